@@ -1,0 +1,1 @@
+"""The two-way sync engine both targets use, and the `crmsync` operator CLI."""
