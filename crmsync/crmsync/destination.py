@@ -1,0 +1,96 @@
+"""The seam between the sync engine and a target: what crmsync needs from a CRM it writes to.
+
+A target implements `Destination` for its CRM (HTTP calls and payload building live there);
+crmsync decides *what* to write and calls it. crmsync never does HTTP itself.
+
+All values crossing this seam are flat dicts in the destination's own vocabulary: the same
+property names the destination's tap emits and its target accepts. Reference fields hold ids
+of the destination system (crmsync translates them before calling `create`/`update`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = [
+    "Destination",
+    "DestinationError",
+    "Ours",
+    "RecordRejectedError",
+    "StaleVersionError",
+    "SystemicError",
+]
+
+
+@dataclass(frozen=True)
+class Ours:
+    """A record as it is now in the destination system."""
+
+    id: str
+    version: str
+    values: Mapping[str, Any]
+    updated_at: str | None = None
+    """When the record last changed (ISO-8601), for the newer-wins rule; None if unknown."""
+    deleted: bool = False
+    correlation_key: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class DestinationError(Exception):
+    """Base of the errors a destination raises.
+
+    DestinationError
+    ├── RecordRejectedError   the API refused this one record (4xx): quarantine it, go on
+    ├── StaleVersionError     the record changed under us (412/409): re-read, merge again
+    └── SystemicError         auth failed, or the API is unreachable after retries: stop the run
+    """
+
+
+class RecordRejectedError(DestinationError):
+    """The API refused one record; `reason` is the API's own message (kept in quarantine)."""
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class StaleVersionError(DestinationError):
+    """The record changed since it was read (optimistic concurrency failed)."""
+
+
+class SystemicError(DestinationError):
+    """A failure no other record would survive either: the target must exit non-zero."""
+
+
+class Destination(Protocol):
+    """A CRM that crmsync writes into. Methods must be thread-safe."""
+
+    system: str
+    """The side's name, as in the `_source_system` of records coming *from* it: "customcrm", "superoffice"."""
+
+    def fetch(self, entity: str, ids: Sequence[str]) -> dict[str, Ours]:
+        """Read current records by id, batched where the API allows. Unknown ids are absent."""
+        ...
+
+    def match(self, entity: str, key: str, value: str) -> list[Ours]:
+        """Candidates whose match key `key` equals the normalised `value` (e.g. key="email")."""
+        ...
+
+    def find_by_correlation(self, entity: str, correlation_key: str) -> Ours | None:
+        """The record an earlier, interrupted create made with this correlation key, if any."""
+        ...
+
+    def create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:
+        """Create a record carrying the correlation key; return it as stored."""
+        ...
+
+    def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:
+        """Write only `changes` onto `ours` (optimistic concurrency against `ours.version`)."""
+        ...
+
+    def delete(self, entity: str, ours: Ours) -> None:
+        """Soft-delete the record (the way the destination API deletes)."""
+        ...
