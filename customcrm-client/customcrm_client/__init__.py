@@ -1,1 +1,30 @@
 """The Customcrm HTTP client shared by tap-customcrm and target-customcrm: auth, retries, errors."""
+
+from customcrm_client.auth import TokenAuth
+from customcrm_client.client import MAX_IDS_PER_READ, CustomcrmClient, etag
+from customcrm_client.errors import (
+    CustomcrmRejectedError,
+    CustomcrmStaleVersionError,
+    CustomcrmSystemicError,
+    Problem,
+    TransientError,
+    classify,
+)
+from customcrm_client.retry import RETRIABLE_EXCEPTIONS, RetryPolicy
+from customcrm_client.settings import ClientSettings
+
+__all__ = [
+    "MAX_IDS_PER_READ",
+    "RETRIABLE_EXCEPTIONS",
+    "ClientSettings",
+    "CustomcrmClient",
+    "CustomcrmRejectedError",
+    "CustomcrmStaleVersionError",
+    "CustomcrmSystemicError",
+    "Problem",
+    "RetryPolicy",
+    "TokenAuth",
+    "TransientError",
+    "classify",
+    "etag",
+]

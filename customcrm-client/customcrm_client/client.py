@@ -1,0 +1,163 @@
+"""The Customcrm HTTP client: one session, the shared retry policy, errors classified.
+
+Thread safety: the session is built once and never mutated afterwards (auth, TLS and headers are
+fixed at construction, cookies are refused), and its connection pool is sized for the
+target's worker threads, so one client can be shared by every sink and stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from customcrm_client.auth import TokenAuth
+from customcrm_client.errors import classify
+from customcrm_client.retry import RetryPolicy
+from customcrm_client.settings import ClientSettings
+
+__all__ = ["MAX_IDS_PER_READ", "CustomcrmClient", "etag"]
+
+MAX_IDS_PER_READ = 100
+"""The contract's cap on `ids=` in one list request."""
+
+
+def etag(version: str | int) -> str:
+    """The strong ETag of a record version, as `If-Match` wants it: `"7"`."""
+    text = str(version)
+    return text if text.startswith('"') else f'"{text}"'
+
+
+class CustomcrmClient:
+    """Talks to one Customcrm; each call retries transient failures, raises classified errors."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        retry: RetryPolicy | None = None,
+        pool_size: int = 16,
+        user_agent: str = "customcrm-client",
+    ) -> None:
+        self.settings = settings
+        self.retry = retry or RetryPolicy(
+            max_retries=settings.max_retries, backoff_base=settings.backoff_base
+        )
+        self.auth = TokenAuth(
+            settings.api_token, header=settings.auth_header, scheme=settings.auth_scheme
+        )
+        self.session = _build_session(settings, self.auth, pool_size, user_agent)
+
+    def __repr__(self) -> str:
+        return f"CustomcrmClient({self.settings!r})"
+
+    def url(self, path: str) -> str:
+        """Absolute URL of a path that already includes the prefix."""
+        return f"{self.settings.base_url}{path}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Send with retries; return a 2xx/3xx response or raise a classified error."""
+
+        def attempt() -> requests.Response:
+            response = self.session.request(
+                method,
+                self.url(path),
+                params=params,
+                json=json,
+                headers=dict(headers or {}),
+                timeout=self.settings.request_timeout,
+            )
+            classify(response)
+            return response
+
+        return self.retry.call(attempt, what=f"{method} {path}")
+
+    def send(self, prepared: requests.PreparedRequest) -> requests.Response:
+        """Send an already prepared request (the tap's SDK builds these) once, classified."""
+        response = self.session.send(prepared, timeout=self.settings.request_timeout)
+        classify(response)
+        return response
+
+    # Lists -----------------------------------------------------------------------------------
+
+    def list_pages(
+        self, resource: str, params: Mapping[str, Any] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Each page of a list, following `next_cursor` until it is null."""
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        path = self.settings.path(resource)
+        while True:
+            body = self.request("GET", path, params=query).json()
+            yield list(body.get("items") or [])
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return
+            query = {**query, "cursor": cursor}
+
+    def list_all(
+        self, resource: str, params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """All items of a (filtered, hence small) list."""
+        return [item for page in self.list_pages(resource, params) for item in page]
+
+    def read_many(
+        self, resource: str, ids: Sequence[str], *, include_deleted: bool = True
+    ) -> list[dict[str, Any]]:
+        """Records by id, `MAX_IDS_PER_READ` per request; unknown ids are simply absent."""
+        found: list[dict[str, Any]] = []
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), MAX_IDS_PER_READ):
+            chunk = unique[start : start + MAX_IDS_PER_READ]
+            params = {"ids": ",".join(chunk), "include_deleted": _flag(include_deleted)}
+            params["limit"] = str(len(chunk))
+            found.extend(self.list_all(resource, params))
+        return found
+
+    # Writes ----------------------------------------------------------------------------------
+
+    def create(self, path: str, body: Mapping[str, Any], *, idempotency_key: str) -> dict[str, Any]:
+        """POST a new record; the key makes a retried or repeated create return the first one."""
+        headers = {"Idempotency-Key": idempotency_key}
+        response = self.request("POST", path, json=dict(body), headers=headers)
+        return dict(response.json())
+
+    def patch(self, path: str, changes: Mapping[str, Any], *, version: str | int) -> dict[str, Any]:
+        """PATCH only `changes`, guarded by `If-Match` against the version we merged with."""
+        headers = {"If-Match": etag(version)}
+        response = self.request("PATCH", path, json=dict(changes), headers=headers)
+        return dict(response.json())
+
+    def delete(self, path: str, *, version: str | int | None = None) -> None:
+        """DELETE (a soft delete in Customcrm); guarded by `If-Match` when a version is known."""
+        headers = {"If-Match": etag(version)} if version is not None else {}
+        self.request("DELETE", path, headers=headers)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _build_session(
+    settings: ClientSettings, auth: TokenAuth, pool_size: int, user_agent: str
+) -> requests.Session:
+    session = requests.Session()
+    session.auth = auth
+    session.verify = settings.verify_tls
+    session.headers.update({"Accept": "application/json", "User-Agent": user_agent})
+    # Cookies would be shared mutable state between threads; the API does not use them.
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session

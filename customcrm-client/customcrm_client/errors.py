@@ -1,0 +1,170 @@
+"""How a Customcrm response is classified: which failures are one record's, which are the run's.
+
+The tree (crmsync's classes are the bases, so a target can hand these straight to crmsync):
+
+    crmsync.destination.DestinationError
+    ├── RecordRejectedError ── CustomcrmRejectedError       other 4xx: quarantine, go on
+    ├── StaleVersionError ──── CustomcrmStaleVersionError   412: re-read, merge again
+    └── SystemicError ──────── CustomcrmSystemicError       401/403, retries exhausted: stop
+    TransientError                                           429/5xx: retried by `RetryPolicy`
+
+This module never sends a request and never sleeps; it only reads responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from crmsync.destination import RecordRejectedError, StaleVersionError, SystemicError
+
+__all__ = [
+    "CustomcrmRejectedError",
+    "CustomcrmStaleVersionError",
+    "CustomcrmSystemicError",
+    "Problem",
+    "TransientError",
+    "classify",
+]
+
+RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+SYSTEMIC_STATUSES = frozenset({401, 403})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An RFC 7807 problem+json body, with the field errors the API adds."""
+
+    status: int
+    title: str
+    detail: str = ""
+    type: str = "about:blank"
+    field_errors: Mapping[str, str] = field(default_factory=dict)
+    request_id: str | None = None
+
+    def message(self) -> str:
+        """One line a person can act on: status, title, detail, then each field's error."""
+        text = f"{self.status} {self.title}"
+        if self.detail and self.detail != self.title:
+            text += f": {self.detail}"
+        if self.field_errors:
+            text += " (" + "; ".join(f"{k}: {v}" for k, v in self.field_errors.items()) + ")"
+        if self.request_id:
+            text += f" [request {self.request_id}]"
+        return text
+
+
+class CustomcrmRejectedError(RecordRejectedError):
+    """The API refused this one record; `problem` holds the API's own words."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message(), status=problem.status)
+        self.problem = problem
+
+
+class CustomcrmStaleVersionError(StaleVersionError):
+    """`If-Match` failed: the record changed since we read it."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message())
+        self.problem = problem
+
+
+class CustomcrmSystemicError(SystemicError):
+    """No record can succeed: credentials refused, or the API stayed unreachable."""
+
+
+class TransientError(Exception):
+    """A failure worth retrying (429, 5xx); `retry_after` is the server's wish in seconds."""
+
+    def __init__(self, message: str, *, status: int, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+def read_problem(response: requests.Response) -> Problem:
+    """The problem+json body of an error response; plain text bodies become the detail."""
+    status = response.status_code
+    title = response.reason or "Error"
+    request_id = response.headers.get("X-Request-Id")
+    try:
+        body: Any = response.json()
+    except ValueError:
+        detail = response.text[:500]
+        return Problem(status=status, title=title, detail=detail, request_id=request_id)
+    if not isinstance(body, dict):
+        return Problem(status=status, title=title, detail=str(body)[:500], request_id=request_id)
+    return Problem(
+        status=status,
+        title=str(body.get("title") or title),
+        detail=str(body.get("detail") or ""),
+        type=str(body.get("type") or "about:blank"),
+        field_errors=_field_errors(body.get("errors")),
+        request_id=request_id or _optional_str(body.get("request_id")),
+    )
+
+
+def _field_errors(raw: Any) -> dict[str, str]:
+    """Field errors as `{"field": "msg"}` or `[{"field"|"pointer"|"name", "message"|"detail"}]`."""
+    if isinstance(raw, Mapping):
+        return {str(k): _as_text(v) for k, v in raw.items()}
+    errors: dict[str, str] = {}
+    if isinstance(raw, list):
+        for item in raw:
+            if isinstance(item, Mapping):
+                name = item.get("field") or item.get("name") or item.get("pointer") or "?"
+                text = item.get("message") or item.get("detail") or item.get("title") or ""
+                errors[str(name).lstrip("/")] = _as_text(text)
+    return errors
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """`Retry-After` as seconds: delta-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    raw = response.headers.get("Retry-After")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def classify(response: requests.Response) -> None:
+    """Raise the error this response stands for; return quietly for 1xx to 3xx."""
+    status = response.status_code
+    if status < 400:
+        return
+    problem = read_problem(response)
+    if status in RETRIABLE_STATUSES:
+        raise TransientError(
+            problem.message(), status=status, retry_after=retry_after_seconds(response)
+        )
+    if status in SYSTEMIC_STATUSES:
+        raise CustomcrmSystemicError(f"Customcrm refused the credentials: {problem.message()}")
+    if status == 412:
+        raise CustomcrmStaleVersionError(problem)
+    if status >= 500:
+        raise TransientError(problem.message(), status=status)
+    raise CustomcrmRejectedError(problem)
