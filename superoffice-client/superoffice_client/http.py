@@ -1,0 +1,149 @@
+"""`SuperOfficeClient`: every HTTP call to a tenant goes through `request()`.
+
+One `requests.Session` shared by all threads, the rate limiter around every send, and the
+verdicts of errors.py acted on in one loop: 429/5xx and dropped connections are retried with
+RetryPolicy's delays, a 401 renews the credential once, a 421 re-discovers the tenant once.
+Whatever is left is raised as the matching `ApiError` / `UnavailableError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from superoffice_client.auth import SuperOfficeAuth
+from superoffice_client.errors import UnavailableError, Verdict, api_error, classify
+from superoffice_client.query import ArchiveQuery
+from superoffice_client.retry import RateLimiter, RetryPolicy
+from superoffice_client.tenant import TenantLocator
+
+__all__ = ["SuperOfficeClient", "new_session"]
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+def new_session(
+    *, verify: bool | str = True, pool_size: int = 4, user_agent: str = ""
+) -> requests.Session:
+    """A session with a connection pool sized for `pool_size` threads; TLS verified by default."""
+    session = requests.Session()
+    session.verify = verify
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers.update({"Accept": "application/json", "SO-TimeZone": "UTC"})
+    if user_agent:
+        session.headers["User-Agent"] = user_agent
+    return session
+
+
+class SuperOfficeClient:
+    """A tenant's REST API: authenticated, rate-limited, retried, with errors classified."""
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session,
+        auth: SuperOfficeAuth,
+        tenant: TenantLocator,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        timeout: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.session = session
+        self.auth = auth
+        self.tenant = tenant
+        self.retry = retry or RetryPolicy()
+        self.limiter = limiter or RateLimiter()
+        self.timeout = timeout
+        self._sleep = sleep
+        self.retries = 0
+        """Requests re-sent after 429/5xx/connection failures (for run reports and tests)."""
+
+    def url(self, path: str) -> str:
+        """The absolute URL of `path` (relative to `/api/v1/`) on the tenant's current host."""
+        return self.tenant.base_url() + path.lstrip("/")
+
+    def _send(self, method: str, path: str, kwargs: Mapping[str, Any]) -> requests.Response:
+        with self.limiter.slot():
+            return self.session.request(
+                method, self.url(path), auth=self.auth, timeout=self.timeout, **kwargs
+            )
+
+    def _wait(self, attempt: int, response: requests.Response | None, why: str) -> None:
+        if attempt > self.retry.max_retries:
+            raise UnavailableError(f"SuperOffice unavailable after {attempt - 1} retries: {why}")
+        delay = self.retry.delay(attempt, response)
+        log.info("Retrying in %.2fs (%s), attempt %d", delay, why, attempt)
+        self.retries += 1
+        self._sleep(delay)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send one request; returns a 2xx/3xx response, raises an ApiError or UnavailableError."""
+        attempt, renewed, rediscovered = 0, False, False
+        while True:
+            try:
+                response = self._send(method, path, kwargs)
+            except _TRANSIENT as exc:
+                attempt += 1
+                self._wait(attempt, None, type(exc).__name__)
+                continue
+            verdict = classify(response)
+            if verdict is Verdict.OK:
+                return response
+            if verdict is Verdict.RETRY:
+                attempt += 1
+                self._wait(
+                    attempt, response, f"{response.status_code} on {method} {path.split('?')[0]}"
+                )
+            elif verdict is Verdict.REAUTH and not renewed and self.auth.renew():
+                renewed = True
+            elif verdict is Verdict.REDISCOVER and not rediscovered and self.tenant.rediscover():
+                rediscovered = True
+            elif verdict is Verdict.REDISCOVER:
+                raise UnavailableError(f"421 Misdirected Request: {api_error(response).message}")
+            else:
+                raise api_error(response)
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        """GET `path` and return its JSON body."""
+        return self.request("GET", path, **kwargs).json()
+
+    def agent(
+        self, operation: str, body: Any = None, *, params: Mapping[str, Any] | None = None
+    ) -> Any:
+        """POST an RPC agent call (`Agents/Quote/<operation>`); None for an empty (204) answer."""
+        response = self.request("POST", f"Agents/{operation}", json=body, params=params)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def archive_page(self, resource: str, query: ArchiveQuery) -> list[dict[str, Any]]:
+        """One page of rows of an archive list (`GET /api/v1/Person?$select=...`)."""
+        body = self.get_json(resource, params=query.params())
+        return list(body.get("value") or [])
+
+    def archive(self, resource: str, query: ArchiveQuery) -> Iterator[list[dict[str, Any]]]:
+        """Pages of an archive list, following `odata.nextLink` or `$skip` until a short page."""
+        next_link: str | None = None
+        while True:
+            if next_link:
+                body = self.get_json(next_link.split("/api/v1/", 1)[-1])
+            else:
+                body = self.get_json(resource, params=query.params())
+            rows: list[dict[str, Any]] = list(body.get("value") or [])
+            if rows:
+                yield rows
+            next_link = body.get("odata.nextLink")
+            if not next_link and len(rows) < query.top:
+                return
+            if not next_link:
+                query = query.next_page()

@@ -1,0 +1,212 @@
+"""SuperOffice entities as flat rows: the one vocabulary the tap emits and the target accepts.
+
+A row uses camelCase names after SuperOffice's archive columns (`personId`, `firstname`,
+`personUpdatedDate`) and holds only scalars; the first e-mail / phone / URL of an entity's
+lists and its postal address become plain columns. The tap builds rows with these functions and
+the target's `fetch` builds `Ours.values` with the same functions, so both always agree.
+Pure functions of the entity JSON (`GET /api/v1/Person/{id}` etc.); no I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "STREAMS",
+    "RowSpec",
+    "contact_row",
+    "first_value",
+    "iso_timestamp",
+    "person_row",
+    "product_row",
+    "quote_alternative_row",
+    "quote_line_row",
+    "ref_id",
+]
+
+Entity = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """A stream's key columns: its id, the column that is its version, and its link entity."""
+
+    stream: str
+    entity: str
+    id_column: str
+    version_column: str
+
+
+STREAMS: dict[str, RowSpec] = {
+    spec.stream: spec
+    for spec in (
+        RowSpec("contacts", "company", "contactId", "updatedDate"),
+        RowSpec("persons", "person", "personId", "personUpdatedDate"),
+        RowSpec("products", "product", "productId", "updatedDate"),
+        RowSpec("quote_alternatives", "quote", "quoteAlternativeId", "updatedDate"),
+        RowSpec("quote_lines", "quote_line", "quoteLineId", "updatedDate"),
+    )
+}
+
+
+def iso_timestamp(value: Any) -> str | None:
+    """An API date-time as ISO-8601 UTC with `Z`; None for empty and year-1 ('no date')."""
+    if value in (None, ""):
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if moment.year <= 1:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def iso_date(value: Any) -> str | None:
+    """The date part (`YYYY-MM-DD`) of an API date-time; None when not set."""
+    stamp = iso_timestamp(value)
+    return stamp[:10] if stamp else None
+
+
+def first_value(items: Any) -> str | None:
+    """The `Value` of the first entry of an Emails/Phones/Urls list, or None."""
+    if isinstance(items, list):
+        for item in items:
+            if isinstance(item, Mapping) and item.get("Value"):
+                return str(item["Value"])
+    return None
+
+
+def ref_id(ref: Any, key: str) -> int | None:
+    """The id inside a nested reference (`{"ContactId": 12, ...}`); None for 0 or missing."""
+    if isinstance(ref, Mapping) and ref.get(key):
+        return int(ref[key])
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _number(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    return float(value)
+
+
+def _postal(entity: Entity) -> dict[str, Any]:
+    address = entity.get("Address") or {}
+    postal = address.get("Postal") or {} if isinstance(address, Mapping) else {}
+    country = entity.get("Country") or {}
+    return {
+        "address": _text(postal.get("Address1")),
+        "zipcode": _text(postal.get("Zipcode")),
+        "city": _text(postal.get("City")),
+        "country": _text(country.get("TwoLetterISOCountry"))
+        if isinstance(country, Mapping)
+        else None,
+    }
+
+
+def person_row(entity: Entity) -> dict[str, Any]:
+    """A `persons` row from a PersonEntity."""
+    return {
+        "personId": int(entity["PersonId"]),
+        "contactId": ref_id(entity.get("Contact"), "ContactId"),
+        "firstname": _text(entity.get("Firstname")),
+        "lastname": _text(entity.get("Lastname")),
+        "title": _text(entity.get("Title")),
+        "email": first_value(entity.get("Emails")),
+        "phone": first_value(entity.get("OfficePhones")),
+        "mobile": first_value(entity.get("MobilePhones")),
+        **_postal(entity),
+        "personRegisteredDate": iso_timestamp(entity.get("CreatedDate")),
+        "personUpdatedDate": iso_timestamp(entity.get("UpdatedDate")),
+        "deleted": False,
+    }
+
+
+def contact_row(entity: Entity) -> dict[str, Any]:
+    """A `contacts` (companies) row from a ContactEntity."""
+    return {
+        "contactId": int(entity["ContactId"]),
+        "name": _text(entity.get("Name")),
+        "department": _text(entity.get("Department")),
+        "orgnr": _text(entity.get("OrgNr")),
+        "email": first_value(entity.get("Emails")),
+        "phone": first_value(entity.get("Phones")),
+        "url": first_value(entity.get("Urls")),
+        **_postal(entity),
+        "registeredDate": iso_timestamp(entity.get("CreatedDate")),
+        "updatedDate": iso_timestamp(entity.get("UpdatedDate")),
+        "deleted": False,
+    }
+
+
+def product_row(entity: Entity, updated: Any) -> dict[str, Any]:
+    """A `products` row from a Product carrier; `updated` is the archive row's `updatedDate`
+    (the carrier has no timestamp of its own)."""
+    return {
+        "productId": int(entity["ProductId"]),
+        "code": _text(entity.get("Code")),
+        "erpProductKey": _text(entity.get("ERPProductKey")),
+        "name": _text(entity.get("Name")),
+        "description": _text(entity.get("Description")),
+        "listPrice": _number(entity.get("UnitListPrice")),
+        "cost": _number(entity.get("UnitCost")),
+        "vat": _number(entity.get("VAT")),
+        "unit": _text(entity.get("QuantityUnit")),
+        "inAssortment": bool(entity.get("InAssortment", True)),
+        "updatedDate": iso_timestamp(updated),
+        "deleted": False,
+    }
+
+
+def quote_alternative_row(
+    alternative: Entity, version: Entity, quote: Entity, sale: Entity
+) -> dict[str, Any]:
+    """A `quote_alternatives` row; its version is the owning Sale's `UpdatedDate`
+    (QuoteAlternative has no timestamp, superoffice-api.md §0.4)."""
+    currency = sale.get("Currency") or {}
+    return {
+        "quoteAlternativeId": int(alternative["QuoteAlternativeId"]),
+        "quoteVersionId": int(version["QuoteVersionId"]),
+        "quoteId": int(quote["QuoteId"]),
+        "saleId": int(sale["SaleId"]),
+        "contactId": ref_id(sale.get("Contact"), "ContactId"),
+        "personId": ref_id(sale.get("Person"), "PersonId"),
+        "heading": _text(sale.get("Heading")),
+        "name": _text(alternative.get("Name")),
+        "description": _text(alternative.get("Description")),
+        "state": _text(version.get("State")),
+        "currency": _text(currency.get("Value")) if isinstance(currency, Mapping) else None,
+        "saleDate": iso_date(sale.get("Saledate")),
+        "expirationDate": iso_date(version.get("ExpirationDate")),
+        "discountPercent": _number(alternative.get("DiscountPercent")),
+        "subTotal": _number(alternative.get("SubTotal")),
+        "totalPrice": _number(alternative.get("TotalPrice")),
+        "updatedDate": iso_timestamp(sale.get("UpdatedDate")),
+        "deleted": False,
+    }
+
+
+def quote_line_row(line: Entity, product_id: int | None, sale_updated: Any) -> dict[str, Any]:
+    """A `quote_lines` row; `product_id` is the product whose ERPProductKey the line names,
+    and its version is the owning Sale's `UpdatedDate`, like its alternative's."""
+    return {
+        "quoteLineId": int(line["QuoteLineId"]),
+        "quoteAlternativeId": int(line["QuoteAlternativeId"]),
+        "productId": product_id,
+        "erpProductKey": _text(line.get("ERPProductKey")),
+        "name": _text(line.get("Name")),
+        "description": _text(line.get("Description")),
+        "quantity": _number(line.get("Quantity")),
+        "unitListPrice": _number(line.get("UnitListPrice")),
+        "discountPercent": _number(line.get("DiscountPercent")),
+        "totalPrice": _number(line.get("TotalPrice")),
+        "rank": int(line["Rank"]) if line.get("Rank") not in (None, "") else None,
+        "updatedDate": iso_timestamp(sale_updated),
+        "deleted": False,
+    }
