@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
-
 from superoffice_client.errors import (
     NotFoundError,
     RecordRefusedError,

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-
 from superoffice_client.auth import BasicCredentials, sign_system_token
 
 
