@@ -22,6 +22,7 @@ class ClientSettings:
     max_retries: int = 5
     backoff_base: float = 0.5
     verify_tls: bool = True
+    """Always on from config (DESIGN §3.9); only code may turn it off, e.g. for a local proxy."""
     auth_header: str = "Authorization"
     auth_scheme: str = "Bearer"
     resource_paths: Mapping[str, str] = field(default_factory=dict)
@@ -41,7 +42,6 @@ class ClientSettings:
             request_timeout=float(config.get("request_timeout", 30.0)),
             max_retries=int(config.get("max_retries", 5)),
             backoff_base=float(config.get("backoff_base", 0.5)),
-            verify_tls=bool(config.get("verify_tls", True)),
             auth_header=str(config.get("auth_header", "Authorization")),
             auth_scheme=str(config.get("auth_scheme", "Bearer")),
             resource_paths=dict(config.get("resource_paths") or {}),

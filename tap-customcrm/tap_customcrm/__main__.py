@@ -1,0 +1,5 @@
+"""`python -m tap_customcrm`."""
+
+from tap_customcrm.tap import TapCustomcrm
+
+TapCustomcrm.cli()
