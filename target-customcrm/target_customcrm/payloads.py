@@ -1,0 +1,138 @@
+"""Between Customcrm's JSON and crmsync's flat values: which properties are written, and how
+an API record becomes `Ours`. Pure functions; never does HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from crmsync.destination import Ours
+from crmsync.normalise import plain
+
+__all__ = ["RESOURCES", "Resource", "ours_from", "payload"]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A Customcrm resource as crmsync sees it: its stream, path name and writable properties."""
+
+    entity: str
+    stream: str
+    writable: tuple[str, ...]
+
+
+RESOURCES: dict[str, Resource] = {
+    resource.entity: resource
+    for resource in (
+        Resource(
+            "company",
+            "customers",
+            (
+                "name",
+                "org_number",
+                "email",
+                "phone",
+                "website",
+                "street",
+                "postal_code",
+                "city",
+                "country",
+            ),
+        ),
+        Resource(
+            "person",
+            "contacts",
+            (
+                "customer_id",
+                "first_name",
+                "last_name",
+                "email",
+                "phone",
+                "mobile",
+                "title",
+                "street",
+                "postal_code",
+                "city",
+                "country",
+            ),
+        ),
+        Resource(
+            "product",
+            "products",
+            ("sku", "name", "description", "unit_price", "unit_cost", "vat_rate", "unit", "active"),
+        ),
+        Resource(
+            "quote",
+            "quotes",
+            (
+                "customer_id",
+                "contact_id",
+                "title",
+                "description",
+                "status",
+                "currency",
+                "quote_date",
+                "valid_until",
+                "discount_percent",
+            ),
+        ),
+        Resource(
+            "quote_line",
+            "quote_lines",
+            (
+                "quote_id",
+                "product_id",
+                "description",
+                "quantity",
+                "unit_price",
+                "discount_percent",
+                "position",
+            ),
+        ),
+    )
+}
+"""Read-only properties (`id`, `version`, timestamps, `subtotal`, `total`, `line_total`,
+`lines`) are never written; `external_ids` only carries crmsync's correlation key."""
+
+
+def resource_of(entity: str) -> Resource:
+    """The resource of a link entity; a clear error for one Customcrm does not have."""
+    try:
+        return RESOURCES[entity]
+    except KeyError:
+        raise ValueError(
+            f"Customcrm has no resource for link entity {entity!r}; "
+            f"known: {', '.join(sorted(RESOURCES))}"
+        ) from None
+
+
+def payload(entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body for `values`: only writable properties, JSON-safe (dates as ISO text)."""
+    writable = resource_of(entity).writable
+    return {key: plain(values[key]) for key in writable if key in values}
+
+
+def ours_from(entity: str, record: Mapping[str, Any]) -> Ours:
+    """An API record as crmsync's `Ours`.
+
+    The version crmsync compares is `updated_at`: it is what the tap emits as the version, so a
+    receipt can recognise our own write coming back (an echo). The API's integer `version`,
+    which `If-Match` needs, travels in `extra`.
+    """
+    values = {key: plain(record.get(key)) for key in resource_of(entity).writable}
+    external_ids = record.get("external_ids") or {}
+    extra: dict[str, Any] = {"version": record.get("version")}
+    if "quote_id" in record:
+        extra["quote_id"] = record["quote_id"]
+    updated_at = record.get("updated_at")
+    return Ours(
+        id=str(record["id"]),
+        version=str(updated_at if updated_at is not None else record.get("version")),
+        values=values,
+        updated_at=updated_at,
+        deleted=record.get("deleted_at") is not None,
+        correlation_key=external_ids.get("crmsync"),
+        extra=extra,
+    )
