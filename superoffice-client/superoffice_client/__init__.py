@@ -2,6 +2,7 @@
 tenant discovery, retries and rate limits, error bodies, OData query building, and the flat row
 vocabulary both plugins speak."""
 
+from superoffice_client import rows
 from superoffice_client.config import connect, connection_schema
 from superoffice_client.errors import (
     ApiError,
@@ -25,4 +26,5 @@ __all__ = [
     "VersionConflictError",
     "connect",
     "connection_schema",
+    "rows",
 ]

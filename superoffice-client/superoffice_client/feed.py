@@ -74,3 +74,24 @@ def changes(
             return
         # A full page of one second's rows all seen already: step over them with $skip.
         skip = skip + page_size if fresh == 0 else 0
+
+
+def deletions(
+    client: SuperOfficeClient,
+    recycle_archive: str,
+    *,
+    id_column: str,
+    deleted_column: str,
+    since: datetime | None,
+    page_size: int = 500,
+) -> Iterator[dict[str, Any]]:
+    """Rows of a recycle archive deleted at or after `since`, in id order (the deleted-date
+    columns cannot be ordered by, superoffice-api.md §4; the bin only grows while we page)."""
+    query = ArchiveQuery(
+        select=(id_column, deleted_column),
+        filter=updated_since(deleted_column, _second(since or EPOCH)),
+        orderby=(f"{id_column} asc",),
+        top=page_size,
+    )
+    for page in client.archive(recycle_archive, query):
+        yield from page

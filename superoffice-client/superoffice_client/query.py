@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 __all__ = [
     "ArchiveQuery",
     "all_of",
+    "contains",
     "equals",
     "literal",
     "one_of",
@@ -47,6 +48,11 @@ def updated_since(column: str, moment: datetime) -> str:
 def equals(column: str, value: str | int) -> str:
     """`column eq value` (`eq` compares strings case-insensitively in the archives)."""
     return f"{column} eq {literal(value)}"
+
+
+def contains(column: str, value: str) -> str:
+    """`column contains 'value'`: a substring search (for loose candidate lookups)."""
+    return f"{column} contains {literal(value)}"
 
 
 def one_of(column: str, values: Iterable[str | int]) -> str:

@@ -5,15 +5,15 @@ from datetime import UTC, datetime, timedelta, timezone
 from superoffice_client.query import ArchiveQuery, all_of, equals, literal, one_of, updated_since
 
 
-def test_literal_escapes_quotes_and_backslashes():
+def test_literal_escapes_quotes_and_backslashes() -> None:
     assert literal("O'Brien \\ Sons") == "'O\\'Brien \\\\ Sons'"
 
 
-def test_literal_leaves_numbers_bare():
+def test_literal_leaves_numbers_bare() -> None:
     assert literal(42) == "42"
 
 
-def test_updated_since_sends_utc_to_the_second():
+def test_updated_since_sends_utc_to_the_second() -> None:
     oslo = timezone(timedelta(hours=1))
     moment = datetime(2024, 5, 28, 16, 0, 1, 999_999, tzinfo=oslo)
     assert updated_since("personUpdatedDate", moment) == (
@@ -21,22 +21,22 @@ def test_updated_since_sends_utc_to_the_second():
     )
 
 
-def test_updated_since_takes_naive_moments_as_utc():
+def test_updated_since_takes_naive_moments_as_utc() -> None:
     assert updated_since("updatedDate", datetime(2024, 1, 2, 3, 4, 5)) == (
         "updatedDate afterTime '2024-01-02T03:04:05'"
     )
 
 
-def test_one_of_lists_ids_as_the_docs_show():
+def test_one_of_lists_ids_as_the_docs_show() -> None:
     assert one_of("personId", [1, 2, 3]) == "personId oneOf (1,2,3)"
 
 
-def test_all_of_wraps_each_clause_and_skips_empty_ones():
+def test_all_of_wraps_each_clause_and_skips_empty_ones() -> None:
     assert all_of(equals("name", "a"), None, "x gt 1") == "(name eq 'a') and (x gt 1)"
     assert all_of(equals("name", "a"), None) == "name eq 'a'"
 
 
-def test_archive_query_params_and_next_page():
+def test_archive_query_params_and_next_page() -> None:
     query = ArchiveQuery(
         select=("personId", "personUpdatedDate"),
         filter=updated_since("personUpdatedDate", datetime(2024, 1, 1, tzinfo=UTC)),

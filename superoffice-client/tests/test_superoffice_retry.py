@@ -26,12 +26,12 @@ def _response(
     return response
 
 
-def test_retry_after_in_seconds_is_honoured():
+def test_retry_after_in_seconds_is_honoured() -> None:
     policy = RetryPolicy(jitter=lambda ceiling: 0.0)
     assert policy.delay(1, _response(429, {"Retry-After": "7"})) == 7.0
 
 
-def test_retry_after_as_http_date_counts_from_now():
+def test_retry_after_as_http_date_counts_from_now() -> None:
     now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     wait = retry_after_seconds(
         _response(503, {"Retry-After": "Thu, 01 Jan 2026 12:00:30 GMT"}), now=now
@@ -39,17 +39,16 @@ def test_retry_after_as_http_date_counts_from_now():
     assert wait == 30.0
 
 
-def test_retry_after_is_capped_by_backoff_max():
+def test_retry_after_is_capped_by_backoff_max() -> None:
     assert RetryPolicy(backoff_max=5).delay(1, _response(429, {"Retry-After": "3600"})) == 5
 
 
-def test_backoff_doubles_under_full_jitter():
-    ceilings: list[float] = []
-    policy = RetryPolicy(backoff_base=0.5, backoff_max=3, jitter=lambda c: ceilings.append(c) or c)
+def test_backoff_doubles_under_full_jitter() -> None:
+    policy = RetryPolicy(backoff_base=0.5, backoff_max=3, jitter=lambda ceiling: ceiling)
     assert [policy.delay(n) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 3]
 
 
-def test_rate_limiter_spaces_requests_by_the_rate():
+def test_rate_limiter_spaces_requests_by_the_rate() -> None:
     now = [100.0]
     slept: list[float] = []
 
@@ -63,7 +62,7 @@ def test_rate_limiter_spaces_requests_by_the_rate():
     assert slept == [0.25, 0.5]
 
 
-def test_rate_limiter_refuses_a_zero_rate():
+def test_rate_limiter_refuses_a_zero_rate() -> None:
     with pytest.raises(ValueError, match="requests_per_second must be positive"):
         RateLimiter(0)
 
@@ -83,11 +82,11 @@ def test_rate_limiter_refuses_a_zero_rate():
         (503, Verdict.RETRY),
     ],
 )
-def test_classify_reads_the_status(status, verdict):
+def test_classify_reads_the_status(status: int, verdict: Verdict) -> None:
     assert classify(_response(status)) is verdict
 
 
-def test_api_error_carries_superoffice_error_body():
+def test_api_error_carries_superoffice_error_body() -> None:
     body = (
         b'{"Error": true, "ErrorType": "SoNotFoundException", '
         b'"ErrorMessage": "Contact id 99999 not found", "ErrorSource": "x"}'
@@ -105,11 +104,11 @@ def test_api_error_carries_superoffice_error_body():
     )
 
 
-def test_api_error_maps_412_to_a_version_conflict():
+def test_api_error_maps_412_to_a_version_conflict() -> None:
     assert isinstance(api_error(_response(412, body=b"{}")), VersionConflictError)
 
 
-def test_api_error_without_a_body_names_the_status():
+def test_api_error_without_a_body_names_the_status() -> None:
     error = api_error(_response(400, body=b"bad"))
     assert type(error) is RecordRefusedError
     assert (error.error_type, error.message) == ("HTTP400", "bad")

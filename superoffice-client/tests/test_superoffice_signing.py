@@ -15,7 +15,7 @@ def _pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
     ).decode()
 
 
-def test_signed_token_verifies_with_the_public_key():
+def test_signed_token_verifies_with_the_public_key() -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     signed = sign_system_token("App-abc", _pem(key), datetime(2026, 3, 4, 5, 6, 59, tzinfo=UTC))
     token, stamp, signature = signed.split(".")
@@ -25,13 +25,13 @@ def test_signed_token_verifies_with_the_public_key():
     )
 
 
-def test_signing_refuses_a_non_rsa_key():
+def test_signing_refuses_a_non_rsa_key() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     with pytest.raises(ValueError, match="must be an RSA key in PEM format"):
         sign_system_token("App-abc", _pem(key), datetime(2026, 1, 1, tzinfo=UTC))
 
 
-def test_credentials_never_show_secrets_in_repr():
+def test_credentials_never_show_secrets_in_repr() -> None:
     auth = BasicCredentials(username="u", password="hunter2", app_token="app-secret")
     assert "hunter2" not in repr(auth)
     assert "app-secret" not in repr(auth)

@@ -11,7 +11,7 @@ from typing import Any
 from singer_sdk.helpers.types import Context, Record
 from singer_sdk.schema.source import StreamSchema
 from superoffice_client import rows
-from superoffice_client.feed import changes
+from superoffice_client.feed import deletions
 from superoffice_client.query import ArchiveQuery, equals
 from typing_extensions import override
 
@@ -34,11 +34,11 @@ class _RecycledStream(SuperOfficeStream):
 
     @override
     def deleted_rows(self, context: Context | None) -> Iterator[dict[str, Any]]:
-        feed = changes(
+        feed = deletions(
             self.client,
             self.recycle_archive,
             id_column=self.id_column,
-            updated_column=self.deleted_column,
+            deleted_column=self.deleted_column,
             since=self.since(context),
             page_size=self.page_size,
         )

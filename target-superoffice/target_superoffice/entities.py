@@ -1,0 +1,196 @@
+"""Reading and writing Person, Contact (company) and Product through the REST resources.
+
+Each `Resource` knows its URL name, how an entity becomes a row (superoffice_client.rows, the
+same functions the tap uses) and how changed row columns become a payload (payloads.py).
+Person and Contact are written with PATCH (a merge patch of only the changed fields, guarded by
+`If-Unmodified-Since`); Product has no PATCH, so it is read fresh and PUT whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import format_datetime
+from typing import Any
+
+from crmsync.destination import Ours
+from superoffice_client import NotFoundError, SuperOfficeClient, rows
+from superoffice_client.feed import parse_moment
+from superoffice_client.patch import merge_patch
+from superoffice_client.query import ArchiveQuery, contains, equals, one_of
+
+from target_superoffice import payloads
+
+__all__ = ["RESOURCES", "Resource", "as_ours", "unmodified_since"]
+
+Row = dict[str, Any]
+
+# Columns the API computes or the stream carries for reading only; never written back.
+READ_ONLY = frozenset(
+    {
+        "registeredDate",
+        "personRegisteredDate",
+        "quoteVersionId",
+        "quoteId",
+        "saleId",
+        "subTotal",
+        "totalPrice",
+        "state",
+        "currency",
+        "erpProductKey_line",
+    }
+)
+
+
+def as_ours(row: Row, spec: rows.RowSpec, extra: Mapping[str, Any] | None = None) -> Ours:
+    """A row as crmsync's `Ours`: values without the id, version and deletion marker."""
+    version = row.get(spec.version_column)
+    values = {
+        key: value
+        for key, value in row.items()
+        if key not in (spec.id_column, spec.version_column, "deleted")
+    }
+    return Ours(
+        id=str(row[spec.id_column]),
+        version=str(version or ""),
+        values=values,
+        updated_at=version,
+        deleted=bool(row.get("deleted")),
+        extra=dict(extra or {}),
+    )
+
+
+def unmodified_since(version: str) -> dict[str, str]:
+    """The `If-Unmodified-Since` header for a version (HTTP dates have whole seconds)."""
+    moment = parse_moment(version)
+    return {"If-Unmodified-Since": format_datetime(moment, usegmt=True)} if moment else {}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One REST entity of SuperOffice as the destination writes it."""
+
+    stream: str
+    path: str
+    to_row: Callable[[Mapping[str, Any]], Row]
+    to_payload: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
+    patchable: bool
+    search: Mapping[str, Callable[[str], str]]
+    """match key -> the archive restriction finding candidates (loose; crmsync re-checks)."""
+
+    @property
+    def spec(self) -> rows.RowSpec:
+        return rows.STREAMS[self.stream]
+
+    def read(self, client: SuperOfficeClient, record_id: str) -> Ours | None:
+        try:
+            entity = client.get_json(f"{self.path}/{int(record_id)}")
+        except NotFoundError:
+            return None
+        return as_ours(self.to_row(entity), self.spec, {"entity": entity})
+
+    def create(self, client: SuperOfficeClient, values: Mapping[str, Any]) -> Ours:
+        blank = client.get_json(f"{self.path}/default")
+        body = self.to_payload(blank, values)
+        entity = client.request("POST", self.path, json=body).json()
+        return as_ours(self.to_row(entity), self.spec, {"entity": entity})
+
+    def update(self, client: SuperOfficeClient, ours: Ours, changes: Mapping[str, Any]) -> Ours:
+        current = ours.extra.get("entity") or client.get_json(f"{self.path}/{int(ours.id)}")
+        after = self.to_payload(current, changes)
+        patch = merge_patch(current, after)
+        if not patch:
+            return ours
+        entity = client.request(
+            "PATCH",
+            f"{self.path}/{int(ours.id)}",
+            json=patch,
+            headers=unmodified_since(ours.version),
+        ).json()
+        return as_ours(self.to_row(entity), self.spec, {"entity": entity})
+
+
+def _archive_ids(
+    client: SuperOfficeClient, archive: str, id_column: str, restriction: str
+) -> list[str]:
+    query = ArchiveQuery(select=(id_column,), filter=restriction, top=50)
+    return [str(row[id_column]) for row in client.archive_page(archive, query)]
+
+
+PERSONS = Resource(
+    "persons",
+    "Person",
+    rows.person_row,
+    payloads.person_payload,
+    patchable=True,
+    search={"email": lambda value: equals("email/emailAddress", value)},
+)
+
+COMPANIES = Resource(
+    "contacts",
+    "Contact",
+    rows.contact_row,
+    payloads.contact_payload,
+    patchable=True,
+    search={
+        # org numbers are stored spaced ("912 345 678"): find by the last digits, re-check exactly
+        "orgnr": lambda digits: contains("orgnr", digits[-3:]),
+        "name": lambda name: equals("name", name),
+    },
+)
+
+
+class ProductResource(Resource):
+    """Product: the carrier has no timestamp (its archive row does) and no PATCH."""
+
+    def _version(self, client: SuperOfficeClient, product_id: int) -> Any:
+        query = ArchiveQuery(
+            select=("productId", "updatedDate"), filter=one_of("productId", [product_id]), top=1
+        )
+        found = client.archive_page("Product", query)
+        return found[0].get("updatedDate") if found else None
+
+    def _ours(self, client: SuperOfficeClient, entity: Mapping[str, Any]) -> Ours:
+        updated = self._version(client, int(entity["ProductId"]))
+        return as_ours(rows.product_row(entity, updated), self.spec, {"entity": entity})
+
+    def read(self, client: SuperOfficeClient, record_id: str) -> Ours | None:
+        try:
+            entity = client.get_json(f"Product/{int(record_id)}")
+        except NotFoundError:
+            return None
+        return self._ours(client, entity)
+
+    def create(self, client: SuperOfficeClient, values: Mapping[str, Any]) -> Ours:
+        body = payloads.product_payload(client.get_json("Product/default"), values)
+        return self._ours(client, client.request("POST", "Product", json=body).json())
+
+    def update(self, client: SuperOfficeClient, ours: Ours, changes: Mapping[str, Any]) -> Ours:
+        current = client.get_json(f"Product/{int(ours.id)}")  # fresh: a PUT replaces everything
+        body = payloads.product_payload(current, changes)
+        if body == current:
+            return ours
+        entity = client.request(
+            "PUT", f"Product/{int(ours.id)}", json=body, headers=unmodified_since(ours.version)
+        ).json()
+        return self._ours(client, entity)
+
+
+PRODUCTS = ProductResource(
+    "products",
+    "Product",
+    lambda entity: rows.product_row(entity, None),
+    payloads.product_payload,
+    patchable=False,
+    search={"code": lambda code: equals("code", code)},
+)
+
+RESOURCES: dict[str, Resource] = {"company": COMPANIES, "person": PERSONS, "product": PRODUCTS}
+
+
+def find_ids(client: SuperOfficeClient, resource: Resource, key: str, value: str) -> list[str]:
+    """Ids of candidate records for a match key (loose search; crmsync re-checks each)."""
+    restriction = resource.search.get(key)
+    if restriction is None or not value:
+        return []
+    return _archive_ids(client, resource.path, resource.spec.id_column, restriction(value))
