@@ -69,7 +69,10 @@ class Destination(Protocol):
     """A CRM that crmsync writes into. Methods must be thread-safe."""
 
     system: str
-    """The side's name, as in the `_source_system` of records coming *from* it: "customcrm", "superoffice"."""
+    """The side's name, as in the `_source_system` of records coming *from* it.
+
+    "customcrm" or "superoffice".
+    """
 
     def fetch(self, entity: str, ids: Sequence[str]) -> dict[str, Ours]:
         """Read current records by id, batched where the API allows. Unknown ids are absent."""

@@ -1,0 +1,245 @@
+"""Where a decision takes effect: live (the destination and the crosswalk) or dry run (a plan).
+
+The recipe in `recipe.py` is written once against `Effects`; a dry run swaps in
+`PlannedEffects`, which reads like the live one but writes only to the plan.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from crmsync.conflicts import ConflictRecord
+from crmsync.crosswalk import Crosswalk, Intent, Link, Member
+from crmsync.destination import Destination, Ours
+from crmsync.merge import FieldConflict
+from crmsync.plan import Plan
+
+__all__ = ["Effects", "PlannedEffects"]
+
+
+class Effects:
+    """Live effects: calls the destination and commits to the crosswalk."""
+
+    def __init__(self, crosswalk: Crosswalk, destination: Destination, run_id: int) -> None:
+        self.crosswalk = crosswalk
+        self.destination = destination
+        self.run_id = run_id
+
+    def find(self, entity: str, system: str, record_id: str) -> Link | None:
+        """The link holding a record."""
+        return self.crosswalk.find(entity, system, record_id)
+
+    def claim_intent(self, entity: str, source: tuple[str, str]) -> Intent | None:
+        """Claim the create of this source record (see `Crosswalk.claim_intent`)."""
+        return self.crosswalk.claim_intent(
+            entity, source[0], source[1], self.destination.system, self.run_id
+        )
+
+    def release_intent(self, correlation_key: str) -> None:
+        """Give up a claim whose create was refused."""
+        self.crosswalk.release_intent(correlation_key)
+
+    def create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:
+        """Create the record in the destination."""
+        return self.destination.create(entity, values, correlation_key)
+
+    def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:
+        """Write only `changes` to the destination."""
+        return self.destination.update(entity, ours, changes)
+
+    def delete(self, entity: str, ours: Ours) -> None:
+        """Soft-delete in the destination."""
+        self.destination.delete(entity, ours)
+
+    def unlink(self, link: Link) -> None:
+        """Forget a link."""
+        self.crosswalk.unlink(link.id)
+
+    def link(
+        self,
+        entity: str,
+        source: tuple[str, str, str | None],
+        destination_id: str,
+        *,
+        base: Mapping[str, Any] | None = None,
+        receipt: str | None = None,
+        closes_intent: str | None = None,
+    ) -> Link | None:
+        """Commit a link (None if a racing run linked either record first)."""
+        return self.crosswalk.link(
+            entity,
+            source,
+            (self.destination.system, destination_id),
+            run_id=self.run_id,
+            base=base,
+            receipt=receipt,
+            closes_intent=closes_intent,
+        )
+
+    def agree(
+        self,
+        member: Member,
+        base: Mapping[str, Any],
+        receipt: str | None,
+        source: Member | None,
+        seen_version: str | None,
+    ) -> bool:
+        """Store base and receipt (False if the member moved under us)."""
+        return self.crosswalk.agree(member, base, receipt, source, seen_version)
+
+    def record_conflicts(self, where: ConflictRecord, found: tuple[FieldConflict, ...]) -> None:
+        """Append conflicts to the log."""
+        self.crosswalk.conflicts.record(where, found)
+
+    def note_update(
+        self, entity: str, source_id: str, ours: Ours, changes: Mapping[str, Any]
+    ) -> None:
+        """Live runs keep no plan."""
+
+    def hold(
+        self,
+        entity: str,
+        source: tuple[str, str],
+        kind: str,
+        reason: str,
+        payload: Mapping[str, Any],
+    ) -> None:
+        """Put a record in quarantine."""
+        self.crosswalk.quarantine.put(
+            entity=entity,
+            source=source,
+            destination_system=self.destination.system,
+            kind=kind,
+            reason=reason,
+            payload=payload,
+            run_id=self.run_id,
+        )
+
+    def resolve(self, entity: str, source: tuple[str, str]) -> None:
+        """The record went through: clear its quarantine row."""
+        self.crosswalk.quarantine.resolve(entity, source, self.destination.system)
+
+
+class PlannedEffects(Effects):
+    """Dry-run effects: reads go to the crosswalk, every write goes to the plan instead."""
+
+    def __init__(
+        self, crosswalk: Crosswalk, destination: Destination, run_id: int, plan: Plan
+    ) -> None:
+        super().__init__(crosswalk, destination, run_id)
+        self.plan = plan
+        self._planned: dict[tuple[str, str, str], Link] = {}
+        self._lock = threading.Lock()
+
+    def find(self, entity: str, system: str, record_id: str) -> Link | None:
+        """Planned links first, so children of a planned create translate their reference."""
+        with self._lock:
+            planned = self._planned.get((entity, system, record_id))
+        return planned or self.crosswalk.find(entity, system, record_id)
+
+    def claim_intent(self, entity: str, source: tuple[str, str]) -> Intent | None:
+        """A dry run claims nothing."""
+        return Intent(f"dry-run:{entity}:{source[1]}", resumed=False)
+
+    def release_intent(self, correlation_key: str) -> None:
+        """Nothing was claimed."""
+
+    def create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:
+        """Plan the create; the new record gets a placeholder id."""
+        source_id = correlation_key.rsplit(":", 1)[-1]
+        self.plan.add("creates", entity=entity, source_id=source_id, values=dict(values))
+        return Ours(id=f"(new:{source_id})", version="", values=dict(values))
+
+    def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:
+        """Return ours unchanged; `note_update` already planned the diff."""
+        return ours
+
+    def note_update(
+        self, entity: str, source_id: str, ours: Ours, changes: Mapping[str, Any]
+    ) -> None:
+        """Plan an update with its field diffs (old -> new)."""
+        self.plan.add(
+            "updates",
+            entity=entity,
+            source_id=source_id,
+            destination_id=ours.id,
+            changes={key: [ours.values.get(key), value] for key, value in changes.items()},
+        )
+
+    def delete(self, entity: str, ours: Ours) -> None:
+        """Plan the delete."""
+        self.plan.add("deletes", entity=entity, destination_id=ours.id, reason="soft delete")
+
+    def unlink(self, link: Link) -> None:
+        """Plan the unlink."""
+        self.plan.add("deletes", entity=link.entity, link_id=link.id, reason="unlink")
+
+    def link(
+        self,
+        entity: str,
+        source: tuple[str, str, str | None],
+        destination_id: str,
+        *,
+        base: Mapping[str, Any] | None = None,
+        receipt: str | None = None,
+        closes_intent: str | None = None,
+    ) -> Link | None:
+        """Keep the link in memory for the rest of the dry run."""
+        source_member = Member(-1, -1, source[0], source[1], None, None, source[2], 0)
+        target = Member(-1, -1, self.destination.system, destination_id, base, receipt, None, 0)
+        link = Link(-1, entity, {source[0]: source_member, self.destination.system: target})
+        if closes_intent is None:
+            self.plan.add(
+                "links", entity=entity, source_id=source[1], destination_id=destination_id
+            )
+        with self._lock:
+            self._planned[(entity, source[0], source[1])] = link
+            self._planned[(entity, self.destination.system, destination_id)] = link
+        return link
+
+    def agree(
+        self,
+        member: Member,
+        base: Mapping[str, Any],
+        receipt: str | None,
+        source: Member | None,
+        seen_version: str | None,
+    ) -> bool:
+        """Nothing is stored in a dry run."""
+        return True
+
+    def record_conflicts(self, where: ConflictRecord, found: tuple[FieldConflict, ...]) -> None:
+        """Plan the conflicts."""
+        for conflict in found:
+            winner = (
+                where.source_system if conflict.winner == "theirs" else where.destination_system
+            )
+            self.plan.add(
+                "conflicts",
+                entity=where.entity,
+                source_id=where.source_id,
+                destination_id=where.destination_id,
+                field=conflict.field,
+                base=conflict.base,
+                ours=conflict.ours,
+                theirs=conflict.theirs,
+                winner=winner,
+                rule=conflict.rule,
+            )
+
+    def hold(
+        self,
+        entity: str,
+        source: tuple[str, str],
+        kind: str,
+        reason: str,
+        payload: Mapping[str, Any],
+    ) -> None:
+        """Plan what would be quarantined or deferred."""
+        section = kind if kind in ("ambiguous", "deferred") else "rejected"
+        self.plan.add(section, entity=entity, source_id=source[1], reason=reason)
+
+    def resolve(self, entity: str, source: tuple[str, str]) -> None:
+        """Nothing is stored in a dry run."""

@@ -1,0 +1,57 @@
+"""Identity on first contact: which existing destination record, if any, an incoming one is.
+
+Pure decisions over candidates the destination returned; never guesses between two,
+and never picks a record that is already linked to another one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from crmsync.destination import Ours
+from crmsync.normalise import normalise_key
+from crmsync.records import MatchKey
+
+__all__ = ["Ambiguous", "choose_candidate"]
+
+
+@dataclass(frozen=True)
+class Ambiguous:
+    """Two or more unlinked candidates share the match key: an operator must decide."""
+
+    key: str
+    value: str
+    candidate_ids: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        """The quarantine reason."""
+        return (
+            f"{len(self.candidate_ids)} candidates with {self.key} = {self.value!r}: "
+            f"{', '.join(self.candidate_ids)}"
+        )
+
+
+def choose_candidate(
+    key: MatchKey,
+    value: str,
+    candidates: Sequence[Ours],
+    is_linked: Callable[[str], bool],
+) -> Ours | Ambiguous | None:
+    """The one unlinked candidate whose key equals `value`, Ambiguous for two or more, else None.
+
+    Candidates are re-checked with our own normaliser, so a loose destination search
+    cannot make a wrong match; a candidate without the key field is trusted to the search.
+    """
+    fitting = [
+        candidate
+        for candidate in candidates
+        if key.field not in candidate.values
+        or normalise_key(key.normaliser, candidate.values[key.field]) == value
+    ]
+    unique = {candidate.id: candidate for candidate in fitting}
+    free = [candidate for candidate_id, candidate in unique.items() if not is_linked(candidate_id)]
+    if len(free) > 1:
+        return Ambiguous(key.field, value, tuple(sorted(candidate.id for candidate in free)))
+    return free[0] if free else None

@@ -1,0 +1,57 @@
+"""Echo receipts: when an incoming record is our own write coming back.
+
+Decides echo and whether a receipt may be written; never touches the store or an API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["is_echo", "normalise_version", "parse_timestamp", "receipt_for"]
+
+
+def parse_timestamp(value: object) -> dt.datetime | None:
+    """An ISO-8601 timestamp as an aware UTC datetime; None if `value` is not one."""
+    if isinstance(value, dt.datetime):
+        stamp = value
+    elif isinstance(value, str) and len(value) >= 10 and value[4:5] == "-":
+        try:
+            stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    return stamp.astimezone(dt.UTC)
+
+
+def normalise_version(version: object) -> str | None:
+    """A version as a comparable string: ISO-8601 timestamps in UTC, anything else as text."""
+    if version is None:
+        return None
+    stamp = parse_timestamp(version)
+    if stamp is not None:
+        return stamp.isoformat(timespec="microseconds")
+    return str(version)
+
+
+def is_echo(incoming_version: object, receipt: str | None) -> bool:
+    """True when the incoming version is the one our own write produced on its side."""
+    version = normalise_version(incoming_version)
+    return receipt is not None and version is not None and version == receipt
+
+
+def receipt_for(
+    merged: Mapping[str, Any], theirs: Mapping[str, Any], version_after: str
+) -> str | None:
+    """The receipt to keep after writing `merged`: only when it equals what came in.
+
+    If the merge kept changes of ours, the destination now differs from the source and
+    that difference must travel back on the other leg, so no echo may be declared.
+    """
+    if all(merged.get(key) == value for key, value in theirs.items()):
+        return normalise_version(version_after)
+    return None

@@ -1,0 +1,288 @@
+"""One record's way into the destination, as named steps.
+
+echo? → identity (link / open intent / match keys / create with intent) → references →
+merge against base with ours → write only the changes → store base and receipt → report.
+The steps decide through `merge`, `receipts` and `identity`; they act only through `Effects`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from crmsync.conflicts import ConflictRecord
+from crmsync.crosswalk import Link
+from crmsync.destination import Destination, Ours, RecordRejectedError, StaleVersionError
+from crmsync.effects import Effects
+from crmsync.identity import Ambiguous, choose_candidate
+from crmsync.merge import Policy, Side, merge
+from crmsync.normalise import normalise_key
+from crmsync.receipts import is_echo, normalise_version, receipt_for
+from crmsync.records import EntitySpec, Incoming
+from crmsync.report import RunReport
+from crmsync.settings import SyncSettings
+
+__all__ = ["STALE_ATTEMPTS", "Outcome", "Recipe"]
+
+STALE_ATTEMPTS = 3
+Result = Literal[
+    "created", "updated", "unchanged", "echo", "deferred", "quarantined", "held", "pending"
+]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one incoming record (`held`: a delete waiting for `finish()`;
+    `pending`: linked, waiting for the batched read of ours)."""
+
+    entity: str
+    source_id: str
+    result: Result
+    destination_id: str | None = None
+    reason: str | None = None
+
+
+def as_payload(record: Incoming) -> dict[str, Any]:
+    """The stored form of an incoming record (quarantine keeps it to retry later)."""
+    return {
+        "system": record.system,
+        "id": record.id,
+        "version": record.version,
+        "values": dict(record.values),
+        "deleted": record.deleted,
+        "updated_at": record.updated_at,
+    }
+
+
+def from_payload(payload: Mapping[str, Any]) -> Incoming:
+    """An incoming record back from its stored form."""
+    return Incoming(
+        system=payload["system"],
+        id=payload["id"],
+        version=payload.get("version"),
+        values=payload.get("values", {}),
+        deleted=bool(payload.get("deleted")),
+        updated_at=payload.get("updated_at"),
+    )
+
+
+class Recipe:
+    """The per-record steps of one run; thread-safe (state lives in the store and report)."""
+
+    def __init__(
+        self, effects: Effects, destination: Destination, settings: SyncSettings, report: RunReport
+    ) -> None:
+        self.effects = effects
+        self.destination = destination
+        self.settings = settings
+        self.report = report
+
+    # -- before the batched read -------------------------------------------------------
+
+    def triage(self, spec: EntitySpec, record: Incoming) -> tuple[Outcome, Incoming, Link | None]:
+        """Echo, delete, references and the base check: everything decided without the API."""
+        link = self.effects.find(spec.name, record.system, record.id)
+        source = link.side(record.system) if link else None
+        target = link.side(self.destination.system) if link else None
+        if source is not None and is_echo(record.version, source.receipt_version):
+            return (
+                self._done(spec, record, "echo", target.record_id if target else None),
+                record,
+                link,
+            )
+        if record.deleted:
+            result: Result = "held" if target else "unchanged"
+            return Outcome(spec.name, record.id, result), record, link
+        translated, missing = self.translate(spec, record)
+        if missing:
+            return self.defer(spec, record, missing), record, link
+        if target is not None and target.base is not None:
+            theirs = spec.merged_fields(translated.values)
+            if all(target.base.get(key, _ABSENT) == value for key, value in theirs.items()):
+                return self._done(spec, translated, "unchanged", target.record_id), translated, link
+        if target is not None:
+            return Outcome(spec.name, record.id, "pending", target.record_id), translated, link
+        return Outcome(spec.name, record.id, "pending"), translated, None
+
+    def translate(self, spec: EntitySpec, record: Incoming) -> tuple[Incoming, str | None]:
+        """References as destination ids, or the reason one is not linked yet."""
+        values = dict(record.values)
+        for reference in spec.references:
+            source_id = values.get(reference.field)
+            if source_id is None or source_id == "":
+                values[reference.field] = None
+                continue
+            link = self.effects.find(reference.entity, record.system, str(source_id))
+            target = link.side(self.destination.system) if link else None
+            if target is None:
+                return record, (
+                    f"{reference.field}: {reference.entity} {source_id} of {record.system} "
+                    "is not linked yet"
+                )
+            values[reference.field] = target.record_id
+        return record.with_values(values), None
+
+    def defer(self, spec: EntitySpec, record: Incoming, reason: str) -> Outcome:
+        """Keep a record whose parent is not linked yet; `finish()` and later runs retry it."""
+        self.effects.hold(spec.name, record.key, "deferred", reason, as_payload(record))
+        return Outcome(spec.name, record.id, "deferred", reason=reason)
+
+    def reject(
+        self, spec: EntitySpec, record: Incoming, reason: str, kind: str = "rejected"
+    ) -> Outcome:
+        """Quarantine a record with its reason; counted, retried on later runs."""
+        self.effects.hold(spec.name, record.key, kind, reason, as_payload(record))
+        self.report.count(spec.name, "quarantined")
+        return Outcome(spec.name, record.id, "quarantined", reason=reason)
+
+    def _done(
+        self, spec: EntitySpec, record: Incoming, result: Result, destination_id: str | None
+    ) -> Outcome:
+        self.effects.resolve(spec.name, record.key)
+        if result in ("created", "updated", "unchanged", "echo"):
+            self.report.count(spec.name, result)
+        return Outcome(spec.name, record.id, result, destination_id)
+
+    # -- linked: merge against base, write only the changes ----------------------------
+
+    def apply_linked(
+        self, spec: EntitySpec, record: Incoming, link: Link, ours: Ours | None
+    ) -> Outcome:
+        """Merge and write a linked record; re-read and merge again when ours went stale."""
+        for _attempt in range(STALE_ATTEMPTS):
+            target = link.side(self.destination.system)
+            if target is None or ours is None:
+                return self.reject(
+                    spec, record, f"linked {spec.name} is gone from {self.destination.system}"
+                )
+            try:
+                written = self._write(spec, record, link, ours)
+            except StaleVersionError:
+                written = None
+            if written is not None:
+                return written
+            link = self.effects.find(spec.name, record.system, record.id) or link
+            ours = self.destination.fetch(spec.name, [target.record_id]).get(target.record_id)
+        return self.reject(
+            spec, record, f"{spec.name} kept changing under us ({STALE_ATTEMPTS} attempts)"
+        )
+
+    def _write(self, spec: EntitySpec, record: Incoming, link: Link, ours: Ours) -> Outcome | None:
+        """Merge, write the changes, store base and receipt; None if the member moved."""
+        target = link.members[self.destination.system]
+        theirs = spec.merged_fields(record.values)
+        current = self._comparable(spec, ours)
+        merged = merge(target.base, current, theirs, self._policy(spec, record, ours))
+        changes = merged.changes(current)
+        if changes:
+            self.effects.note_update(spec.name, record.id, ours, changes)
+        after = self.effects.update(spec.name, ours, changes) if changes else ours
+        receipt = receipt_for(merged.values, theirs, after.version)
+        base = {**(target.base or {}), **merged.values}
+        if not self.effects.agree(target, base, receipt, link.side(record.system), record.version):
+            return None
+        where = ConflictRecord(
+            self.effects.run_id,
+            spec.name,
+            record.system,
+            record.id,
+            self.destination.system,
+            ours.id,
+        )
+        self.effects.record_conflicts(where, merged.conflicts)
+        if merged.conflicts:
+            self.report.count(spec.name, "conflict", len(merged.conflicts))
+        return self._done(spec, record, "updated" if changes else "unchanged", ours.id)
+
+    def _comparable(self, spec: EntitySpec, ours: Ours) -> dict[str, Any]:
+        """Ours with reference ids as strings, as the crosswalk holds them."""
+        values = dict(ours.values)
+        for reference in spec.references:
+            if values.get(reference.field) is not None:
+                values[reference.field] = str(values[reference.field])
+        return values
+
+    def _policy(self, spec: EntitySpec, record: Incoming, ours: Ours) -> Policy:
+        owners: dict[str, Side] = {}
+        for scope, owner in self.settings.field_ownership.items():
+            side: Side = "ours" if owner == self.destination.system else "theirs"
+            if scope == spec.name:
+                owners["*"] = side
+            elif scope.startswith(spec.name + "."):
+                owners[scope[len(spec.name) + 1 :]] = side
+        return Policy(self.settings.conflict_policy, owners, record.updated_at, ours.updated_at)
+
+    # -- unlinked: open intent, match keys, create -------------------------------------
+
+    def apply_unlinked(self, spec: EntitySpec, record: Incoming) -> Outcome:
+        """Find the partner record (interrupted create, then match keys), else create it."""
+        resumed = self.effects.crosswalk.open_intent(spec.name, record.system, record.id)
+        if resumed is None:
+            for key in spec.match_keys:
+                value = normalise_key(key.normaliser, record.values.get(key.field))
+                if value is None:
+                    continue
+                found = choose_candidate(
+                    key,
+                    value,
+                    self.destination.match(spec.name, key.field, value),
+                    lambda candidate: (
+                        self.effects.find(spec.name, self.destination.system, candidate) is not None
+                    ),
+                )
+                if isinstance(found, Ambiguous):
+                    return self.reject(spec, record, found.reason, kind="ambiguous")
+                if found is not None:
+                    return self._link_existing(spec, record, found, None)
+        return self._create(spec, record)
+
+    def _link_existing(
+        self, spec: EntitySpec, record: Incoming, ours: Ours, intent: str | None
+    ) -> Outcome:
+        link = self.effects.link(
+            spec.name, (record.system, record.id, record.version), ours.id, closes_intent=intent
+        )
+        if link is None:
+            return self._raced(spec, record)
+        return self.apply_linked(spec, record, link, ours)
+
+    def _raced(self, spec: EntitySpec, record: Incoming) -> Outcome:
+        """A racing run linked first: go on with its link, or retry the record later."""
+        link = self.effects.find(spec.name, record.system, record.id)
+        target = link.side(self.destination.system) if link else None
+        if link is None or target is None:
+            return self.defer(spec, record, "its match was linked by a concurrent run; retrying")
+        ours = self.destination.fetch(spec.name, [target.record_id]).get(target.record_id)
+        return self.apply_linked(spec, record, link, ours)
+
+    def _create(self, spec: EntitySpec, record: Incoming) -> Outcome:
+        intent = self.effects.claim_intent(spec.name, record.key)
+        if intent is None:
+            return self.defer(spec, record, f"a concurrent run is creating this {spec.name}")
+        if intent.resumed:
+            earlier = self.destination.find_by_correlation(spec.name, intent.correlation_key)
+            if earlier is not None:
+                return self._link_existing(spec, record, earlier, intent.correlation_key)
+        values = spec.merged_fields(record.values)
+        try:
+            created = self.effects.create(spec.name, values, intent.correlation_key)
+        except RecordRejectedError:
+            self.effects.release_intent(intent.correlation_key)
+            raise
+        link = self.effects.link(
+            spec.name,
+            (record.system, record.id, record.version),
+            created.id,
+            base=values,
+            receipt=normalise_version(created.version) or None,
+            closes_intent=intent.correlation_key,
+        )
+        if link is None:
+            return self.reject(
+                spec, record, f"created {spec.name} {created.id} but a concurrent run linked first"
+            )
+        return self._done(spec, record, "created", created.id)
+
+
+_ABSENT = object()

@@ -1,0 +1,220 @@
+"""The crosswalk database: tables, engine and ordered schema migrations.
+
+Only this module knows the table layout's history; it decides nothing about syncing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+from crmsync.normalise import plain
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "conflicts",
+    "create_crosswalk_engine",
+    "intents",
+    "link_members",
+    "links",
+    "metadata",
+    "migrate",
+    "quarantine",
+    "runs",
+    "utcnow",
+]
+
+metadata = sa.MetaData()
+
+
+def utcnow() -> dt.datetime:
+    """Now, as an aware UTC datetime (every stored time is UTC)."""
+    return dt.datetime.now(dt.UTC)
+
+
+schema_version = sa.Table(
+    "schema_version", metadata, sa.Column("version", sa.Integer, nullable=False)
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("leg", sa.String(100), nullable=False),
+    sa.Column("destination_system", sa.String(50), nullable=False),
+    sa.Column("dry_run", sa.Boolean, nullable=False, default=False),
+    sa.Column("status", sa.String(20), nullable=False),  # running | finished | failed | tripped
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("report", sa.JSON(none_as_null=True)),
+    sa.Column("plan", sa.JSON(none_as_null=True)),
+)
+
+links = sa.Table(
+    "links",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("entity", sa.String(50), nullable=False),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id")),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+link_members = sa.Table(
+    "link_members",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("link_id", sa.Integer, sa.ForeignKey("links.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("entity", sa.String(50), nullable=False),
+    sa.Column("system", sa.String(50), nullable=False),
+    sa.Column("record_id", sa.String(200), nullable=False),
+    sa.Column("base", sa.JSON(none_as_null=True)),
+    sa.Column("receipt_version", sa.String(100)),
+    sa.Column("seen_version", sa.String(100)),
+    sa.Column("revision", sa.Integer, nullable=False, default=0),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("entity", "system", "record_id", name="uq_link_members_record"),
+    sa.UniqueConstraint("link_id", "system", name="uq_link_members_side"),
+)
+
+intents = sa.Table(
+    "intents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("entity", sa.String(50), nullable=False),
+    sa.Column("source_system", sa.String(50), nullable=False),
+    sa.Column("source_id", sa.String(200), nullable=False),
+    sa.Column("destination_system", sa.String(50), nullable=False),
+    sa.Column("correlation_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("entity", "source_system", "source_id", name="uq_intents_source"),
+)
+
+conflicts = sa.Table(
+    "conflicts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("entity", sa.String(50), nullable=False),
+    sa.Column("source_system", sa.String(50), nullable=False),
+    sa.Column("source_id", sa.String(200), nullable=False),
+    sa.Column("destination_system", sa.String(50), nullable=False),
+    sa.Column("destination_id", sa.String(200), nullable=False),
+    sa.Column("field", sa.String(200), nullable=False),
+    sa.Column("base", sa.JSON(none_as_null=True)),
+    sa.Column("ours", sa.JSON(none_as_null=True)),
+    sa.Column("theirs", sa.JSON(none_as_null=True)),
+    sa.Column("winner", sa.String(50), nullable=False),
+    sa.Column("rule", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("entity", sa.String(50), nullable=False),
+    sa.Column("source_system", sa.String(50), nullable=False),
+    sa.Column("source_id", sa.String(200), nullable=False),
+    sa.Column("destination_system", sa.String(50), nullable=False),
+    sa.Column(
+        "kind", sa.String(20), nullable=False
+    ),  # deferred | rejected | ambiguous | held_delete
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=1),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("retry_requested", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint(
+        "entity", "source_system", "source_id", "destination_system", name="uq_quarantine_record"
+    ),
+)
+
+
+def _create_v1(connection: Connection) -> None:
+    metadata.create_all(connection, tables=[runs, links, link_members, intents])
+    metadata.create_all(connection, tables=[conflicts, quarantine])
+
+
+MIGRATIONS: Sequence[tuple[int, Callable[[Connection], None]]] = ((1, _create_v1),)
+"""Ordered schema steps; append, never edit a released step."""
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def _current_version(connection: Connection) -> int:
+    schema_version.create(connection, checkfirst=True)
+    found = connection.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
+    return int(found or 0)
+
+
+def migrate(engine: Engine) -> int:
+    """Bring the schema up to `SCHEMA_VERSION`, one step per transaction; return the version.
+
+    Two processes migrating at once: the loser's step fails on existing tables, and it
+    re-reads the version the winner recorded.
+    """
+    for attempt in range(3):
+        try:
+            with engine.begin() as connection:
+                version = _current_version(connection)
+            for step, apply in MIGRATIONS:
+                if step <= version:
+                    continue
+                with engine.begin() as connection:
+                    if _current_version(connection) >= step:
+                        continue
+                    apply(connection)
+                    connection.execute(schema_version.insert().values(version=step))
+            return SCHEMA_VERSION
+        except (IntegrityError, OperationalError, ProgrammingError):
+            if attempt == 2:
+                raise
+    return SCHEMA_VERSION
+
+
+def _json_serializer(value: Any) -> str:
+    return json.dumps(plain(value), sort_keys=True, default=str)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_crosswalk_engine(url: str) -> Engine:
+    """An engine for the crosswalk URL, safe to share between threads.
+
+    SQLite files get WAL and a busy timeout so that sink threads and a second run wait
+    for each other instead of failing; their parent folder is created.
+    """
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(url, json_serializer=_json_serializer, pool_pre_ping=True)
+    database = parsed.database
+    if not database or database == ":memory:":
+        raise ValueError(
+            "the crosswalk must be a SQLite file or a PostgreSQL URL, "
+            f"not an in-memory database ({parsed.render_as_string(hide_password=True)})"
+        )
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url,
+        json_serializer=_json_serializer,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine

@@ -1,0 +1,268 @@
+"""The Synchronizer: one target run, batch by batch, then `finish()`.
+
+It orders the work (dedupe, triage, one batched read of ours, bounded-parallel writes,
+deferred retries, held deletes) and leaves each record's decisions to `recipe.py`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from crmsync.crosswalk import Crosswalk, Link
+from crmsync.deletes import DeleteCircuitBreakerError, breaker_trips
+from crmsync.destination import Destination, Ours, RecordRejectedError, SystemicError
+from crmsync.effects import Effects, PlannedEffects
+from crmsync.plan import Plan
+from crmsync.quarantine import QuarantineItem
+from crmsync.recipe import Outcome, Recipe, as_payload, from_payload
+from crmsync.records import EntitySpec, Incoming
+from crmsync.report import RunReport
+from crmsync.settings import SyncSettings
+
+__all__ = ["Synchronizer"]
+
+
+class Synchronizer:
+    """Syncs records of the other side into one destination; starts a run row on creation."""
+
+    def __init__(
+        self,
+        crosswalk: Crosswalk,
+        destination: Destination,
+        *,
+        settings: SyncSettings,
+        specs: Mapping[str, EntitySpec] | Iterable[EntitySpec],
+        leg: str,
+    ) -> None:
+        values = specs.values() if isinstance(specs, Mapping) else specs
+        self.specs = {spec.name: spec for spec in values}
+        self.crosswalk = crosswalk
+        self.destination = destination
+        self.settings = settings
+        self.run_id = crosswalk.runs.start(leg, destination.system, settings.dry_run)
+        self.report = RunReport(self.run_id, leg, dry_run=settings.dry_run)
+        self.plan = Plan() if settings.dry_run else None
+        self.effects: Effects = (
+            PlannedEffects(crosswalk, destination, self.run_id, self.plan)
+            if self.plan is not None
+            else Effects(crosswalk, destination, self.run_id)
+        )
+        self.recipe = Recipe(self.effects, destination, settings, self.report)
+        self._held: dict[str, list[tuple[Incoming, Link]]] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(settings.max_concurrency, thread_name_prefix="crmsync")
+        self._finished = False
+
+    def spec(self, entity: str) -> EntitySpec:
+        """The spec of a link entity this synchronizer knows."""
+        try:
+            return self.specs[entity]
+        except KeyError:
+            raise ValueError(f"unknown entity {entity!r}; known: {sorted(self.specs)}") from None
+
+    def receive(self, entity: str, records: Sequence[Incoming]) -> list[Outcome]:
+        """Apply one batch of one entity. Per-record failures become quarantine rows.
+
+        Raises:
+            SystemicError: the destination cannot take any record (auth, outage).
+        """
+        spec = self.spec(entity)
+        latest = {record.key: record for record in records}  # a record twice: the last wins
+        triaged = [self._triage(spec, record) for record in latest.values()]
+        wanted = [
+            outcome.destination_id
+            for outcome, _r, link in triaged
+            if outcome.result == "pending" and link is not None and outcome.destination_id
+        ]
+        ours = self._fetch(spec, wanted, triaged)
+        futures = []
+        outcomes: list[Outcome] = []
+        for outcome, record, link in triaged:
+            if outcome.result == "held" and link is not None:
+                with self._lock:
+                    self._held.setdefault(entity, []).append((record, link))
+            if outcome.result != "pending":
+                outcomes.append(outcome)
+                continue
+            mine = ours.get(outcome.destination_id or "")
+            futures.append(self._pool.submit(self._apply, spec, record, link, mine))
+        failure: SystemicError | None = None
+        for future in futures:
+            try:
+                outcomes.append(future.result())
+            except SystemicError as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure
+        return outcomes
+
+    def _triage(self, spec: EntitySpec, record: Incoming) -> tuple[Outcome, Incoming, Link | None]:
+        try:
+            return self.recipe.triage(spec, record)
+        except SystemicError:
+            raise
+        except Exception as error:
+            return self.recipe.reject(spec, record, _reason(error)), record, None
+
+    def _fetch(
+        self, spec: EntitySpec, ids: list[str], triaged: list[tuple[Outcome, Incoming, Link | None]]
+    ) -> dict[str, Ours]:
+        """One batched read of ours for every linked record of the batch."""
+        if not ids:
+            return {}
+        try:
+            return self.destination.fetch(spec.name, ids)
+        except SystemicError:
+            raise
+        except Exception as error:
+            for index, (outcome, record, link) in enumerate(triaged):
+                if outcome.result == "pending" and link is not None:
+                    triaged[index] = (
+                        self.recipe.reject(spec, record, _reason(error)),
+                        record,
+                        None,
+                    )
+            return {}
+
+    def _apply(
+        self, spec: EntitySpec, record: Incoming, link: Link | None, ours: Ours | None
+    ) -> Outcome:
+        try:
+            if link is not None:
+                return self.recipe.apply_linked(spec, record, link, ours)
+            return self.recipe.apply_unlinked(spec, record)
+        except SystemicError:
+            raise
+        except RecordRejectedError as error:
+            return self.recipe.reject(spec, record, error.reason)
+        except Exception as error:
+            return self.recipe.reject(spec, record, _reason(error))
+
+    # -- end of run --------------------------------------------------------------------
+
+    def finish(self) -> RunReport:
+        """Retry deferred and quarantined records, apply held deletes, store the report.
+
+        Raises:
+            DeleteCircuitBreakerError: held deletes tripped the breaker (report stored first).
+            SystemicError: the destination failed for good (the run is marked failed).
+        """
+        try:
+            self._retry_quarantine()
+            self._apply_deletes()
+        except SystemicError:
+            self.close("failed")
+            raise
+        for entity in self.specs:
+            deferred = self.crosswalk.quarantine.count(self.destination.system, entity, "deferred")
+            if deferred or entity in self.report.counts:
+                self.report.set(entity, "deferred", 0 if self.plan else deferred)
+        self.close("tripped" if self.report.tripped else "finished")
+        if self.report.tripped:
+            raise DeleteCircuitBreakerError(
+                "delete circuit breaker tripped for "
+                + ", ".join(self.report.tripped)
+                + "; no delete applied, held deletes are in quarantine (crmsync quarantine list)"
+            )
+        return self.report
+
+    def close(self, status: str = "failed") -> None:
+        """Store the report and end the run (idempotent); `finish()` calls it."""
+        if self._finished:
+            return
+        self._finished = True
+        self._pool.shutdown(wait=True)
+        plan = self.plan.as_dict() if self.plan is not None else None
+        self.crosswalk.runs.finish(self.run_id, status, self.report.as_dict(), plan)
+
+    def _retry_quarantine(self) -> None:
+        """Deferred records until no more progress; earlier rejections and operator retries once."""
+        if self.plan is not None:
+            return
+        rank = {entity: index for index, entity in enumerate(self.specs)}
+        tried: set[int] = set()
+        while True:
+            due = [
+                item
+                for item in self.crosswalk.quarantine.due(self.destination.system, self.run_id)
+                if item.entity in rank and (item.id not in tried or item.kind == "deferred")
+            ]
+            due.sort(key=lambda item: (rank[item.entity], item.id))
+            before = len(due)
+            for item in due:
+                tried.add(item.id)
+                self._retry(item)
+            left = [
+                item
+                for item in self.crosswalk.quarantine.due(self.destination.system, self.run_id)
+                if item.entity in rank and item.kind == "deferred"
+            ]
+            if not left or len(left) >= before:
+                return
+
+    def _retry(self, item: QuarantineItem) -> None:
+        record = from_payload(item.payload)
+        if item.kind == "held_delete":
+            link = self.effects.find(item.entity, record.system, record.id)
+            if link is not None:
+                self._delete(item.entity, [(record, link)])
+            self.effects.resolve(item.entity, record.key)
+            return
+        self.receive(item.entity, [record])
+
+    def _apply_deletes(self) -> None:
+        for entity in self.specs:
+            held = self._held.pop(entity, [])
+            if not held:
+                continue
+            linked = self.crosswalk.count_links(entity)
+            if breaker_trips(
+                len(held),
+                linked,
+                self.settings.max_delete_share,
+                self.settings.min_deletes_for_breaker,
+            ):
+                self.report.tripped.append(entity)
+                for record, _link in held:
+                    self.effects.hold(
+                        entity,
+                        record.key,
+                        "held_delete",
+                        f"circuit breaker: {len(held)} of {linked} {entity} links "
+                        "deleted in one run",
+                        as_payload(record),
+                    )
+                continue
+            self._delete(entity, held)
+
+    def _delete(self, entity: str, held: list[tuple[Incoming, Link]]) -> None:
+        """Apply deletes by policy: soft delete in the destination, unlink, or ignore."""
+        policy = self.settings.delete_policy
+        if policy == "ignore":
+            self.report.count(entity, "unchanged", len(held))
+            return
+        if policy == "unlink":
+            for _record, link in held:
+                self.effects.unlink(link)
+            self.report.count(entity, "deleted", len(held))
+            return
+        ids = [link.members[self.destination.system].record_id for _record, link in held]
+        ours = self.destination.fetch(entity, ids)
+        for (record, _link), record_id in zip(held, ids, strict=True):
+            current = ours.get(record_id)
+            if current is None or current.deleted:
+                self.report.count(entity, "unchanged")
+                continue
+            try:
+                self.effects.delete(entity, current)
+            except RecordRejectedError as error:
+                self.recipe.reject(self.spec(entity), record, error.reason)
+                continue
+            self.report.count(entity, "deleted")
+
+
+def _reason(error: Exception) -> str:
+    """A quarantine reason: the error's type and message (never a traceback)."""
+    return f"{type(error).__name__}: {error}"

@@ -1,0 +1,279 @@
+"""Fixtures for crmsync's tests: a dict-backed Destination and crosswalk URLs.
+
+`MemoryCrm` is a real, small CRM kept in dicts (no HTTP, no mocks): it stores records,
+bumps versions, enforces optimistic concurrency and counts every call, so the engine is
+tested against behaviour, not against expectations of calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from crmsync.destination import Ours, RecordRejectedError, StaleVersionError
+from crmsync.normalise import normalise_key
+from crmsync.report import RunReport
+
+from crmsync import Crosswalk, EntitySpec, Incoming, MatchKey, Reference, Synchronizer, SyncSettings
+
+WRITES = ("create", "update", "delete")
+SPECS = (
+    EntitySpec(
+        "company",
+        match_keys=(MatchKey("org_number", "digits"), MatchKey("name", "name")),
+    ),
+    EntitySpec(
+        "person",
+        references=(Reference("company_id", "company"),),
+        match_keys=(MatchKey("email", "email"),),
+    ),
+)
+NORMALISERS = {"org_number": "digits", "name": "name", "email": "email"}
+
+
+class MemoryCrm:
+    """A CRM in dicts implementing the Destination protocol, with a fake clock."""
+
+    def __init__(self, system: str, prefix: str, clock: Iterator[int]) -> None:
+        self.system = system
+        self.prefix = prefix
+        self.records: dict[str, dict[str, dict[str, Any]]] = {}
+        self.calls: Counter[str] = Counter()
+        self.reject: Callable[[str, Mapping[str, Any]], str | None] = lambda entity, values: None
+        self.stale_updates = 0
+        self.drop_after_create = False
+        self._ids = itertools.count(1)
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    # -- what a user does in this CRM --------------------------------------------------
+
+    def tick(self) -> str:
+        second = next(self._clock)
+        stamp = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=second)
+        return stamp.isoformat().replace("+00:00", "Z")
+
+    def add(self, entity: str, **values: Any) -> str:
+        """A user creates a record; returns its id."""
+        record_id = f"{self.prefix}{next(self._ids)}"
+        now = self.tick()
+        self.records.setdefault(entity, {})[record_id] = {
+            "values": dict(values),
+            "version": now,
+            "deleted": False,
+            "key": None,
+        }
+        return record_id
+
+    def edit(self, entity: str, record_id: str, **changes: Any) -> None:
+        """A user edits a record."""
+        record = self.records[entity][record_id]
+        record["values"].update(changes)
+        record["version"] = self.tick()
+
+    def remove(self, entity: str, record_id: str) -> None:
+        """A user deletes a record (soft delete, visible in the feed)."""
+        record = self.records[entity][record_id]
+        record["deleted"] = True
+        record["version"] = self.tick()
+
+    def values(self, entity: str, record_id: str) -> dict[str, Any]:
+        return dict(self.records[entity][record_id]["values"])
+
+    def live(self, entity: str) -> dict[str, dict[str, Any]]:
+        return {
+            record_id: dict(record["values"])
+            for record_id, record in self.records.get(entity, {}).items()
+            if not record["deleted"]
+        }
+
+    def feed(self, entity: str) -> list[Incoming]:
+        """What this CRM's tap emits (every record, deletions included)."""
+        return [
+            Incoming(
+                self.system,
+                record_id,
+                record["version"],
+                dict(record["values"]),
+                deleted=record["deleted"],
+                updated_at=record["version"],
+            )
+            for record_id, record in self.records.get(entity, {}).items()
+        ]
+
+    @property
+    def writes(self) -> int:
+        return sum(self.calls[name] for name in WRITES)
+
+    # -- the Destination protocol ------------------------------------------------------
+
+    def _ours(self, record_id: str, record: Mapping[str, Any]) -> Ours:
+        return Ours(
+            record_id,
+            record["version"],
+            dict(record["values"]),
+            record["version"],
+            record["deleted"],
+            record["key"],
+        )
+
+    def fetch(self, entity: str, ids: Sequence[str]) -> dict[str, Ours]:
+        self.calls["fetch"] += 1
+        table = self.records.get(entity, {})
+        return {i: self._ours(i, table[i]) for i in ids if i in table}
+
+    def match(self, entity: str, key: str, value: str) -> list[Ours]:
+        self.calls["match"] += 1
+        return [
+            self._ours(record_id, record)
+            for record_id, record in self.records.get(entity, {}).items()
+            if not record["deleted"]
+            and normalise_key(NORMALISERS.get(key, "code"), record["values"].get(key)) == value
+        ]
+
+    def find_by_correlation(self, entity: str, correlation_key: str) -> Ours | None:
+        self.calls["find_by_correlation"] += 1
+        for record_id, record in self.records.get(entity, {}).items():
+            if record["key"] == correlation_key:
+                return self._ours(record_id, record)
+        return None
+
+    def create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:
+        self.calls["create"] += 1
+        reason = self.reject(entity, values)
+        if reason:
+            raise RecordRejectedError(reason, status=422)
+        with self._lock:
+            record_id = self.add(entity, **values)
+            self.records[entity][record_id]["key"] = correlation_key
+        if self.drop_after_create:
+            raise ConnectionError("connection dropped after the server created the record")
+        return self._ours(record_id, self.records[entity][record_id])
+
+    def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:
+        self.calls["update"] += 1
+        reason = self.reject(entity, changes)
+        if reason:
+            raise RecordRejectedError(reason, status=422)
+        with self._lock:
+            record = self.records[entity][ours.id]
+            if self.stale_updates > 0:
+                self.stale_updates -= 1
+                self.edit(entity, ours.id)  # someone else saved in between
+                raise StaleVersionError(f"{entity} {ours.id} changed since version {ours.version}")
+            if record["version"] != ours.version:
+                raise StaleVersionError(f"{entity} {ours.id} changed since version {ours.version}")
+            self.edit(entity, ours.id, **changes)
+            return self._ours(ours.id, record)
+
+    def delete(self, entity: str, ours: Ours) -> None:
+        self.calls["delete"] += 1
+        self.remove(entity, ours.id)
+
+
+@pytest.fixture
+def crosswalk_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'crosswalk.db'}"
+
+
+@pytest.fixture
+def crosswalk(crosswalk_url: str) -> Iterator[Crosswalk]:
+    opened = Crosswalk.connect(crosswalk_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def clock() -> Iterator[int]:
+    """One fake clock for both CRMs, so "newer" means the same on both sides."""
+    return itertools.count(1)
+
+
+@pytest.fixture
+def left(clock: Iterator[int]) -> MemoryCrm:
+    """The Customcrm-like side."""
+    return MemoryCrm("customcrm", "c", clock)
+
+
+@pytest.fixture
+def right(clock: Iterator[int]) -> MemoryCrm:
+    """The SuperOffice-like side."""
+    return MemoryCrm("superoffice", "s", clock)
+
+
+class World:
+    """Two CRMs and one crosswalk, run the way `meltano run two-way-sync` runs the legs."""
+
+    def __init__(self, crosswalk: Crosswalk, left: MemoryCrm, right: MemoryCrm) -> None:
+        self.crosswalk = crosswalk
+        self.left = left
+        self.right = right
+
+    def leg(
+        self,
+        source: MemoryCrm,
+        destination: MemoryCrm,
+        *,
+        specs: Sequence[EntitySpec] = SPECS,
+        **settings: Any,
+    ) -> RunReport:
+        """One leg: the source's full feed, parents first, then finish()."""
+        sync = Synchronizer(
+            self.crosswalk,
+            destination,
+            settings=SyncSettings(**settings),
+            specs=specs,
+            leg=f"{source.system}->{destination.system}",
+        )
+        for spec in specs:
+            sync.receive(spec.name, source.feed(spec.name))
+        return sync.finish()
+
+    def both(self, **settings: Any) -> tuple[RunReport, RunReport]:
+        """One two-way-sync run: left to right, then right to left."""
+        return self.leg(self.left, self.right, **settings), self.leg(
+            self.right, self.left, **settings
+        )
+
+    def writes(self) -> int:
+        return self.left.writes + self.right.writes
+
+    def reset_calls(self) -> None:
+        self.left.calls.clear()
+        self.right.calls.clear()
+
+    def mirrored(self, entity: str) -> bool:
+        """Both sides hold the same linked records with equal values (references translated)."""
+        spec = next(spec for spec in SPECS if spec.name == entity)
+        left_live, right_live = self.left.live(entity), self.right.live(entity)
+        if len(left_live) != len(right_live):
+            return False
+        for left_id, values in left_live.items():
+            right_id = self.crosswalk.translate(
+                entity, self.left.system, left_id, self.right.system
+            )
+            if right_id is None or right_id not in right_live:
+                return False
+            other = dict(right_live[right_id])
+            for reference in spec.references:
+                if other.get(reference.field) is not None:
+                    other[reference.field] = self.crosswalk.translate(
+                        reference.entity,
+                        self.right.system,
+                        other[reference.field],
+                        self.left.system,
+                    )
+            if other != values:
+                return False
+        return True
+
+
+@pytest.fixture
+def world(crosswalk: Crosswalk, left: MemoryCrm, right: MemoryCrm) -> World:
+    return World(crosswalk, left, right)

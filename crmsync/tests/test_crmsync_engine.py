@@ -1,0 +1,365 @@
+"""The engine against two dict-backed CRMs: every invariant of DESIGN.md §3 it owns."""
+
+from __future__ import annotations
+
+import pytest
+from crmsync.destination import SystemicError
+
+from crmsync import Incoming, Synchronizer, SyncSettings
+
+
+def test_first_run_creates_every_record_on_the_other_side(world):
+    acme = world.left.add("company", name="Acme AS", org_number="912 345 678")
+    world.left.add("person", first_name="Kari", email="kari@acme.no", company_id=acme)
+
+    report = world.leg(world.left, world.right)
+
+    assert report.get("company", "created") == 1
+    assert report.get("person", "created") == 1
+    assert world.mirrored("company")
+    assert world.mirrored("person")
+
+
+def test_rerunning_never_creates_a_duplicate(world):
+    acme = world.left.add("company", name="Acme AS", org_number="912345678")
+    world.left.add("person", first_name="Kari", email="kari@acme.no", company_id=acme)
+    for _ in range(3):
+        world.both()
+
+    assert len(world.right.live("company")) == 1
+    assert len(world.right.live("person")) == 1
+    assert len(world.left.live("company")) == 1
+
+
+def test_a_run_without_changes_writes_nothing_on_either_side(world):
+    acme = world.left.add("company", name="Acme AS", org_number="912345678")
+    world.right.add("company", name="Nordlys AB", org_number="5560001111")
+    world.left.add("person", first_name="Kari", email="kari@acme.no", company_id=acme)
+    world.both()
+    world.reset_calls()
+
+    first, second = world.both()
+
+    assert world.writes() == 0
+    assert first.get("company", "echo") + first.get("company", "unchanged") == 2
+    assert second.get("person", "echo") == 1
+
+
+def test_echo_of_our_own_write_costs_zero_api_calls(world):
+    world.left.add("company", name="Acme AS", org_number="912345678")
+    world.leg(world.left, world.right)
+    world.reset_calls()
+
+    report = world.leg(world.right, world.left)
+
+    assert report.get("company", "echo") == 1
+    assert sum(world.left.calls.values()) == 0
+
+
+def test_incoming_equal_to_base_costs_zero_api_calls(world):
+    world.left.add("company", name="Acme AS", org_number="912345678")
+    world.both()
+    world.reset_calls()
+
+    report = world.leg(world.left, world.right)
+
+    assert report.get("company", "unchanged") == 1
+    assert sum(world.right.calls.values()) == 0
+
+
+def test_edits_to_different_fields_on_both_sides_both_survive_and_then_rest(world):
+    acme = world.left.add("company", name="Acme AS", org_number="912345678", city="Oslo")
+    world.both()
+    partner = world.crosswalk.translate("company", "customcrm", acme, "superoffice")
+    world.left.edit("company", acme, name="Acme Holding AS")
+    world.right.edit("company", partner, city="Bergen")
+
+    world.both()
+
+    expected = {"name": "Acme Holding AS", "org_number": "912345678", "city": "Bergen"}
+    assert world.left.values("company", acme) == expected
+    assert world.right.values("company", partner) == expected
+    world.reset_calls()
+    world.both()
+    assert world.writes() == 0
+
+
+def test_same_field_conflict_goes_to_the_newer_change_and_is_recorded(world):
+    acme = world.left.add("company", name="Acme AS", org_number="912345678", city="Oslo")
+    world.both()
+    partner = world.crosswalk.translate("company", "customcrm", acme, "superoffice")
+    world.left.edit("company", acme, city="Drammen")
+    world.right.edit("company", partner, city="Bergen")  # later on the fake clock
+
+    world.both()
+
+    assert world.left.values("company", acme)["city"] == "Bergen"
+    assert world.right.values("company", partner)["city"] == "Bergen"
+    conflict = world.crosswalk.conflicts.recent()[-1]
+    assert conflict["field"] == "city"
+    assert (conflict["base"], conflict["ours"], conflict["theirs"]) == ("Oslo", "Bergen", "Drammen")
+    assert (conflict["winner"], conflict["rule"]) == ("superoffice", "newer_wins")
+    assert conflict["source_id"] == acme
+    assert conflict["destination_id"] == partner
+
+
+def test_field_ownership_beats_the_newer_change(world):
+    acme = world.left.add("company", name="Acme AS", org_number="912345678", city="Oslo")
+    world.both()
+    partner = world.crosswalk.translate("company", "customcrm", acme, "superoffice")
+    world.left.edit("company", acme, city="Drammen")
+    world.right.edit("company", partner, city="Bergen")
+
+    world.both(field_ownership={"company.city": "customcrm"})
+
+    assert world.right.values("company", partner)["city"] == "Drammen"
+    assert world.left.values("company", acme)["city"] == "Drammen"
+    assert world.crosswalk.conflicts.recent()[0]["rule"] == "field_ownership:city"
+
+
+def test_existing_records_are_matched_by_normalised_keys_not_duplicated(world):
+    world.left.add("company", name="Acme AS", org_number="912 345 678")
+    match = world.right.add("company", name="ACME  as", org_number="912345678")
+    world.left.add("company", name="Nordlys  AB")
+    by_name = world.right.add("company", name="nordlys ab")
+
+    report = world.leg(world.left, world.right)
+
+    assert report.get("company", "created") == 0
+    assert len(world.right.live("company")) == 2
+    assert world.crosswalk.find("company", "superoffice", match) is not None
+    assert world.crosswalk.find("company", "superoffice", by_name) is not None
+
+
+def test_ambiguous_match_is_quarantined_never_guessed_never_created(world):
+    kari = world.left.add("person", first_name="Kari", email=" Kari@Acme.no")
+    first = world.right.add("person", first_name="Kari", email="kari@acme.no")
+    second = world.right.add("person", first_name="K.", email="KARI@acme.no ")
+
+    report = world.leg(world.left, world.right)
+
+    assert world.right.calls["create"] == 0
+    assert report.get("person", "quarantined") == 1
+    (item,) = world.crosswalk.quarantine.items(kind="ambiguous")
+    assert item.source_id == kari
+    assert item.reason == f"2 candidates with email = 'kari@acme.no': {first}, {second}"
+
+
+def test_candidate_already_linked_to_another_record_is_not_matched_again(world):
+    world.left.add("person", first_name="Kari", email="kari@acme.no")
+    world.leg(world.left, world.right)
+    world.left.add("person", first_name="Kari II", email="KARI@acme.no")
+
+    report = world.leg(world.left, world.right)
+
+    assert report.get("person", "created") == 1
+    assert len(world.right.live("person")) == 2
+
+
+def test_child_before_its_parent_is_deferred_then_attached_to_the_right_parent(world):
+    acme = world.left.add("company", name="Acme AS", org_number="912345678")
+    kari = world.left.add("person", first_name="Kari", email="kari@acme.no", company_id=acme)
+    sync = Synchronizer(
+        world.crosswalk,
+        world.right,
+        settings=SyncSettings(),
+        specs=SPECS_FROM(world),
+        leg="customcrm->superoffice",
+    )
+
+    (outcome,) = sync.receive("person", world.left.feed("person"))
+    assert outcome.result == "deferred"
+    assert outcome.reason == "company_id: company c1 of customcrm is not linked yet"
+    sync.receive("company", world.left.feed("company"))
+    report = sync.finish()
+
+    partner = world.crosswalk.translate("person", "customcrm", kari, "superoffice")
+    company = world.crosswalk.translate("company", "customcrm", acme, "superoffice")
+    assert world.right.values("person", partner)["company_id"] == company
+    assert report.get("person", "created") == 1
+    assert report.get("person", "deferred") == 0
+    assert world.crosswalk.quarantine.items() == []
+
+
+def test_a_missing_parent_stays_deferred_across_runs_until_it_arrives(world):
+    world.left.add("person", first_name="Kari", email="kari@acme.no", company_id="c99")
+    report = world.leg(world.left, world.right)
+    assert report.get("person", "deferred") == 1
+    assert world.right.live("person") == {}
+
+    second = world.leg(world.left, world.right)
+
+    (item,) = world.crosswalk.quarantine.items(kind="deferred")
+    assert item.attempts >= 2
+    assert second.get("person", "deferred") == 1
+    assert world.right.calls["create"] == 0
+
+
+def test_a_null_reference_stays_null(world):
+    kari = world.left.add("person", first_name="Kari", email="kari@acme.no", company_id=None)
+    world.leg(world.left, world.right)
+    partner = world.crosswalk.translate("person", "customcrm", kari, "superoffice")
+    assert world.right.values("person", partner)["company_id"] is None
+
+
+def test_a_rejected_record_is_quarantined_and_the_rest_continues(world):
+    world.left.add("company", name="Acme AS", org_number="912345678")
+    bad = world.left.add("company", name="", org_number="1")
+    world.right.reject = lambda entity, values: (
+        "name is required" if not values.get("name") else None
+    )
+
+    report = world.leg(world.left, world.right)
+
+    assert report.get("company", "created") == 1
+    assert report.get("company", "quarantined") == 1
+    (item,) = world.crosswalk.quarantine.items(kind="rejected")
+    assert (item.source_id, item.reason) == (bad, "name is required")
+    assert item.payload["values"] == {"name": "", "org_number": "1"}
+
+
+def test_a_quarantined_record_is_retried_on_a_later_run_from_its_payload(world):
+    world.left.add("company", name="", org_number="1")
+    world.right.reject = lambda entity, values: (
+        "name is required" if not values.get("name") else None
+    )
+    world.leg(world.left, world.right)
+    world.right.reject = lambda entity, values: None
+
+    sync = Synchronizer(
+        world.crosswalk,
+        world.right,
+        settings=SyncSettings(),
+        specs=SPECS_FROM(world),
+        leg="customcrm->superoffice",
+    )
+    report = sync.finish()  # nothing new arrives: the stored payload is retried
+
+    assert report.get("company", "created") == 1
+    assert world.crosswalk.quarantine.items() == []
+
+
+def test_an_unexpected_error_is_quarantined_with_its_reason(world):
+    world.left.add("company", name="Acme AS")
+
+    def explode(entity, values):
+        raise KeyError("boom")
+
+    world.right.reject = explode
+    report = world.leg(world.left, world.right)
+
+    assert report.get("company", "quarantined") == 1
+    assert world.crosswalk.quarantine.items()[0].reason == "KeyError: 'boom'"
+
+
+def test_a_systemic_error_stops_the_run(world):
+    world.left.add("company", name="Acme AS")
+
+    def down(entity, values):
+        raise SystemicError("401 Unauthorized: ticket expired")
+
+    world.right.reject = down
+    sync = Synchronizer(
+        world.crosswalk,
+        world.right,
+        settings=SyncSettings(),
+        specs=SPECS_FROM(world),
+        leg="customcrm->superoffice",
+    )
+    with pytest.raises(SystemicError, match=r"^401 Unauthorized: ticket expired$"):
+        sync.receive("company", world.left.feed("company"))
+    sync.close("failed")
+    assert world.crosswalk.runs.recent()[0]["status"] == "failed"
+
+
+def test_a_create_interrupted_after_the_api_call_is_found_by_correlation_not_repeated(world):
+    world.left.add("company", name="Acme AS", org_number="912345678")
+    world.right.drop_after_create = True
+    first = world.leg(world.left, world.right)
+    assert first.get("company", "quarantined") == 1
+    world.right.drop_after_create = False
+
+    world.leg(world.left, world.right)
+
+    assert world.right.calls["create"] == 1
+    assert world.right.calls["find_by_correlation"] == 1
+    assert len(world.right.live("company")) == 1
+    assert world.mirrored("company")
+
+
+def test_a_stale_version_is_reread_and_merged_again(world):
+    acme = world.left.add("company", name="Acme AS", city="Oslo")
+    world.both()
+    world.left.edit("company", acme, city="Bergen")
+    world.right.stale_updates = 2
+
+    report = world.leg(world.left, world.right)
+
+    assert report.get("company", "updated") == 1
+    assert world.right.calls["update"] == 3
+
+
+def test_a_record_that_stays_stale_is_quarantined(world):
+    acme = world.left.add("company", name="Acme AS", city="Oslo")
+    world.both()
+    world.left.edit("company", acme, city="Bergen")
+    world.right.stale_updates = 5
+
+    report = world.leg(world.left, world.right)
+
+    assert report.get("company", "quarantined") == 1
+    assert world.crosswalk.quarantine.items()[0].reason == (
+        "company kept changing under us (3 attempts)"
+    )
+
+
+def test_the_same_record_twice_in_one_batch_is_created_once(world):
+    record = Incoming("customcrm", "c1", "2026-01-01T00:00:01Z", {"name": "Acme AS"})
+    newer = Incoming("customcrm", "c1", "2026-01-01T00:00:02Z", {"name": "Acme ASA"})
+    sync = Synchronizer(
+        world.crosswalk,
+        world.right,
+        settings=SyncSettings(),
+        specs=SPECS_FROM(world),
+        leg="customcrm->superoffice",
+    )
+    sync.receive("company", [record, newer])
+    sync.finish()
+
+    assert list(world.right.live("company").values()) == [{"name": "Acme ASA"}]
+
+
+def test_versions_are_compared_in_utc(world):
+    world.left.add("company", name="Acme AS")
+    world.leg(world.left, world.right)
+    (partner,) = world.right.live("company")
+    version = world.right.records["company"][partner]["version"]  # ...Z
+    shifted = version.replace("2026-01-01T00", "2026-01-01T01").replace("Z", "+01:00")
+    world.reset_calls()
+    sync = Synchronizer(
+        world.crosswalk,
+        world.left,
+        settings=SyncSettings(),
+        specs=SPECS_FROM(world),
+        leg="superoffice->customcrm",
+    )
+
+    (outcome,) = sync.receive("company", [Incoming("superoffice", partner, shifted, {"name": "x"})])
+
+    assert outcome.result == "echo"
+    assert sum(world.left.calls.values()) == 0
+
+
+def SPECS_FROM(world):  # noqa: N802 - reads like the constant it returns
+    from crmsync.records import EntitySpec, MatchKey, Reference
+
+    return (
+        EntitySpec(
+            "company", match_keys=(MatchKey("org_number", "digits"), MatchKey("name", "name"))
+        ),
+        EntitySpec(
+            "person",
+            references=(Reference("company_id", "company"),),
+            match_keys=(MatchKey("email", "email"),),
+        ),
+    )
