@@ -1,0 +1,174 @@
+"""SQLite persistence of one emulated tenant: records as JSON documents, id sequences, a clock.
+
+Every record kind (person, contact, product, sale, quote, quote_version, quote_alternative,
+quote_line) lives in one `record` table as the JSON body the API serves, plus the columns the
+rules need (parent, created, updated, deleted). The store decides nothing about the API; it only
+keeps rows, hands out integer ids, tells the shared clock the newest stored change, and
+serialises access
+(the HTTP server is threaded).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sandbox.common.clock import Clock
+
+__all__ = ["Row", "Store"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS record (
+    kind TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    parent_id INTEGER,
+    body TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    deleted TEXT,
+    PRIMARY KEY (kind, id)
+);
+CREATE INDEX IF NOT EXISTS record_parent ON record (kind, parent_id);
+CREATE INDEX IF NOT EXISTS record_updated ON record (kind, updated, id);
+CREATE TABLE IF NOT EXISTS sequence (kind TEXT PRIMARY KEY, last_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS foreign_key (
+    id INTEGER PRIMARY KEY,
+    app TEXT NOT NULL,
+    device TEXT NOT NULL,
+    device_identifier TEXT NOT NULL,
+    key_name TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    record_id INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (app, device, device_identifier, key_name, table_name, record_id)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str
+    id: int
+    parent_id: int | None
+    body: dict[str, Any]
+    created: str
+    updated: str
+    deleted: str | None
+
+
+class Store:
+    """One tenant's rows; every public method is atomic and thread-safe."""
+
+    def __init__(self, path: Path | None, clock: Clock) -> None:
+        target = str(path) if path else ":memory:"
+        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.create_function("so_fold", 1, _fold, deterministic=True)
+        self._lock = threading.RLock()
+        self.clock = clock
+        with self._lock:
+            self._db.executescript(SCHEMA)
+            latest = self._db.execute("SELECT MAX(updated) FROM record").fetchone()[0]
+        if latest:
+            clock.observe(latest)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run a group of reads and writes atomically (nested calls join the outer one)."""
+        with self._lock:
+            if self._db.in_transaction:
+                yield self._db
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def query(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """A read with bound parameters only."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def next_id(self, kind: str) -> int:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO sequence (kind, last_id) VALUES (?, 1) "
+                "ON CONFLICT (kind) DO UPDATE SET last_id = last_id + 1",
+                (kind,),
+            )
+            value: int = db.execute(
+                "SELECT last_id FROM sequence WHERE kind = ?", (kind,)
+            ).fetchone()[0]
+            return value
+
+    def get(self, kind: str, record_id: int) -> Row | None:
+        found = self.query("SELECT * FROM record WHERE kind = ? AND id = ?", (kind, record_id))
+        return _row(found[0]) if found else None
+
+    def children(self, kind: str, parent_id: int) -> list[Row]:
+        found = self.query(
+            "SELECT * FROM record WHERE kind = ? AND parent_id = ? ORDER BY id", (kind, parent_id)
+        )
+        return [_row(r) for r in found]
+
+    def put(self, row: Row) -> None:
+        """Insert or replace a row as given."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO record (kind, id, parent_id, body, created, updated, deleted) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET "
+                "parent_id = excluded.parent_id, body = excluded.body, created = excluded.created, "
+                "updated = excluded.updated, deleted = excluded.deleted",
+                (
+                    row.kind,
+                    row.id,
+                    row.parent_id,
+                    json.dumps(row.body, ensure_ascii=False),
+                    row.created,
+                    row.updated,
+                    row.deleted,
+                ),
+            )
+
+    def remove(self, kind: str, record_id: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM record WHERE kind = ? AND id = ?", (kind, record_id))
+
+    def wipe(self) -> None:
+        """Forget every row and restart id sequences (the clock keeps moving forward)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM record")
+            db.execute("DELETE FROM sequence")
+            db.execute("DELETE FROM foreign_key")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _fold(value: str | int | float | None) -> str | int | float | None:
+    """Case-insensitive comparison in SQL, beyond ASCII (SQL Server collations fold å/Å)."""
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _row(found: sqlite3.Row) -> Row:
+    return Row(
+        kind=found["kind"],
+        id=found["id"],
+        parent_id=found["parent_id"],
+        body=json.loads(found["body"]),
+        created=found["created"],
+        updated=found["updated"],
+        deleted=found["deleted"],
+    )
