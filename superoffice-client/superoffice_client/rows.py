@@ -32,22 +32,84 @@ Entity = Mapping[str, Any]
 
 @dataclass(frozen=True)
 class RowSpec:
-    """A stream's key columns: its id, the column that is its version, and its link entity."""
+    """A stream's columns: its id, the column that is its version, its link entity, and the
+    columns a target may write (the others are computed by SuperOffice or read-only)."""
 
     stream: str
     entity: str
     id_column: str
     version_column: str
+    writable: tuple[str, ...]
 
+
+_ADDRESS = ("address", "zipcode", "city", "country")
 
 STREAMS: dict[str, RowSpec] = {
     spec.stream: spec
     for spec in (
-        RowSpec("contacts", "company", "contactId", "updatedDate"),
-        RowSpec("persons", "person", "personId", "personUpdatedDate"),
-        RowSpec("products", "product", "productId", "updatedDate"),
-        RowSpec("quote_alternatives", "quote", "quoteAlternativeId", "updatedDate"),
-        RowSpec("quote_lines", "quote_line", "quoteLineId", "updatedDate"),
+        RowSpec(
+            "contacts",
+            "company",
+            "contactId",
+            "updatedDate",
+            ("name", "department", "orgnr", "email", "phone", "url", *_ADDRESS),
+        ),
+        RowSpec(
+            "persons",
+            "person",
+            "personId",
+            "personUpdatedDate",
+            ("contactId", "firstname", "lastname", "title", "email", "phone", "mobile", *_ADDRESS),
+        ),
+        RowSpec(
+            "products",
+            "product",
+            "productId",
+            "updatedDate",
+            (
+                "code",
+                "erpProductKey",
+                "name",
+                "description",
+                "listPrice",
+                "cost",
+                "vat",
+                "unit",
+                "inAssortment",
+            ),
+        ),
+        RowSpec(
+            "quote_alternatives",
+            "quote",
+            "quoteAlternativeId",
+            "updatedDate",
+            (
+                "contactId",
+                "personId",
+                "heading",
+                "name",
+                "description",
+                "saleDate",
+                "expirationDate",
+                "discountPercent",
+            ),
+        ),
+        RowSpec(
+            "quote_lines",
+            "quote_line",
+            "quoteLineId",
+            "updatedDate",
+            (
+                "quoteAlternativeId",
+                "productId",
+                "name",
+                "description",
+                "quantity",
+                "unitListPrice",
+                "discountPercent",
+                "rank",
+            ),
+        ),
     )
 }
 
