@@ -10,7 +10,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sandbox.testing import running_sandbox
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
-
 from tap_superoffice.tap import TapSuperOffice
 
 # The SDK builds its test class at import time; the emulator's URL is filled in below, in place,
