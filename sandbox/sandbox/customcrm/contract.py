@@ -1,0 +1,93 @@
+"""The OpenAPI document is the truth: request bodies are checked against its own schemas
+(JSON Schema 2020-12 with format checks), so the server cannot drift from the contract.
+This module decides whether a body is valid and why not; it never stores anything."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from sandbox.customcrm.errors import FieldError
+
+__all__ = ["CONTRACT_PATH", "body_errors", "load_contract", "schema_limits"]
+
+CONTRACT_PATH = Path(__file__).with_name("openapi.yaml")  # a link to docs/customcrm-openapi.yaml
+
+
+@functools.cache
+def load_contract() -> dict[str, Any]:
+    contract: dict[str, Any] = yaml.safe_load(CONTRACT_PATH.read_text(encoding="utf-8"))
+    return contract
+
+
+@functools.cache
+def _validator(schema_name: str) -> Draft202012Validator:
+    root = {
+        "$ref": f"#/components/schemas/{schema_name}",
+        "components": load_contract()["components"],
+    }
+    return Draft202012Validator(root, format_checker=FormatChecker(["date"]))
+
+
+def body_errors(schema_name: str, body: Any) -> list[FieldError]:
+    """Every way `body` breaks schema `schema_name`, one entry per field, sorted."""
+    found = {_field_error(error) for error in _validator(schema_name).iter_errors(body)}
+    return sorted(found, key=lambda e: (e.field, e.message))
+
+
+def schema_limits(schema_name: str) -> dict[str, Any]:
+    """The `properties` of a write schema (for documentation and tests)."""
+    properties: dict[str, Any] = load_contract()["components"]["schemas"][schema_name]["properties"]
+    return properties
+
+
+def _field_error(error: ValidationError) -> FieldError:
+    path = ".".join(str(part) for part in error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - allowed)
+        return FieldError(_join(path, ",".join(unknown)), "unknown field")
+    if error.validator == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else ""
+        return FieldError(_join(path, missing), "is required")
+    return FieldError(path or "(body)", _message(error))
+
+
+def _message(error: ValidationError) -> str:
+    value = error.validator_value
+    messages = {
+        "maxLength": f"must be at most {value} characters",
+        "minLength": f"must be at least {value} character{'s' if value != 1 else ''}",
+        "maximum": f"must be at most {value}",
+        "minimum": f"must be at least {value}",
+        "maxProperties": f"must have at most {value} entries",
+        "enum": f"must be one of {', '.join(map(str, value or ()))}",
+        "format": f"must be a valid {value}",
+    }
+    if error.validator == "type":
+        kinds = value if isinstance(value, list) else [value]
+        return f"must be {' or '.join(kinds)}, not {json.dumps(error.instance)[:40]}"
+    if error.validator == "pattern":
+        return _pattern_message(error)
+    return messages.get(str(error.validator), str(error.message))
+
+
+def _pattern_message(error: ValidationError) -> str:
+    field = str(error.absolute_path[-1]) if error.absolute_path else ""
+    known = {
+        "email": "must be an e-mail address",
+        "country": "must be an ISO 3166-1 alpha-2 code (e.g. NO)",
+        "currency": "must be an ISO 4217 code (e.g. NOK)",
+        "org_number": "may hold only digits, letters, spaces, dots and dashes",
+    }
+    return known.get(field, f"must match {error.validator_value}")
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path and name else path or name or "(body)"
