@@ -1,0 +1,229 @@
+"""The Singer glue both targets share: `SyncTarget` and `SyncSink` on the Meltano Singer SDK.
+
+A target provides only its name and settings, `build_destination(config)`, and
+`entity_specs` (stream name → EntitySpec); this module turns Singer records into
+`Incoming`, feeds `Synchronizer.receive` per batch, drains parents first, calls
+`finish()` before the final STATE line, and prints the run report to stderr. It is the
+only crmsync module that imports singer_sdk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import typing as t
+from collections.abc import Mapping, Sequence
+
+from singer_sdk import Target
+from singer_sdk.exceptions import InvalidRecord
+from singer_sdk.sinks import BatchSink, Sink
+from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
+
+from crmsync.crosswalk import Crosswalk
+from crmsync.destination import Destination, SystemicError
+from crmsync.records import EntitySpec, Incoming
+from crmsync.settings import SyncSettings
+from crmsync.sync import Synchronizer
+
+__all__ = ["SkippedStreamSink", "SyncSink", "SyncTarget"]
+
+_INVALID = "_crmsync_invalid"
+
+
+class _KeepInvalid(BaseJSONSchemaValidator):
+    """Marks a record that breaks the schema instead of stopping the run, so it is quarantined."""
+
+    def __init__(self, schema: dict[str, t.Any]) -> None:
+        super().__init__(schema)
+        self._inner = JSONSchemaValidator(schema)
+
+    def validate(self, record: dict[str, t.Any]) -> None:
+        """Validate; on failure keep the reason in the record for the sink."""
+        try:
+            self._inner.validate(record)
+        except InvalidRecord as invalid:
+            record[_INVALID] = f"schema: {invalid.error_message}"
+
+
+class SyncSink(BatchSink):
+    """Hands each batch of one stream to the Synchronizer as `Incoming` records."""
+
+    fail_on_record_validation_exception = False
+
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: dict[str, t.Any],
+        key_properties: Sequence[str] | None,
+    ) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        self.sync_target = t.cast("SyncTarget", target)
+
+    def get_validator(self) -> BaseJSONSchemaValidator | None:
+        """A validator that keeps schema failures for quarantine rather than aborting."""
+        return _KeepInvalid(self.schema)
+
+    def process_batch(self, context: dict[str, t.Any]) -> None:
+        """Read every record as Incoming, quarantine the unreadable ones, pass the batch on."""
+        target = self.sync_target
+        spec = target.entity_specs[self.stream_name]
+        sync = target.synchronizer
+        readable: list[Incoming] = []
+        for record in context.get("records", []):
+            problem = record.pop(_INVALID, None)
+            try:
+                incoming = target.to_incoming(self.stream_name, record)
+            except (ValueError, TypeError, KeyError) as error:
+                incoming, problem = _unreadable(target, record), f"unreadable record: {error}"
+            if problem:
+                sync.recipe.reject(spec, incoming, str(problem))
+            else:
+                readable.append(incoming)
+        try:
+            sync.receive(spec.name, readable)
+        except SystemicError:
+            sync.close("failed")
+            raise
+
+
+def _unreadable(target: SyncTarget, record: Mapping[str, t.Any]) -> Incoming:
+    """A stand-in Incoming for a record without a usable id, keyed by its content."""
+    text = json.dumps(record, sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    system = str(record.get("_source_system") or target.sync_settings.source_system or "unknown")
+    return Incoming(system, f"(no id) {digest}", None, {"record": json.loads(text)})
+
+
+class SkippedStreamSink(BatchSink):
+    """A stream the target does not sync (e.g. `meltano_test_stream`): counted, not written."""
+
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: dict[str, t.Any],
+        key_properties: Sequence[str] | None,
+    ) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        self.sync_target = t.cast("SyncTarget", target)
+
+    def process_batch(self, context: dict[str, t.Any]) -> None:
+        """Count the records into the run report."""
+        records = context.get("records", [])
+        skipped = self.sync_target.synchronizer.report.skipped_streams
+        skipped[self.stream_name] = skipped.get(self.stream_name, 0) + len(records)
+        self.logger.warning(
+            "skipping %d records of unsynced stream %s", len(records), self.stream_name
+        )
+
+
+class SyncTarget(Target):
+    """A Singer target that writes through crmsync. Subclasses set `entity_specs` and
+    implement `build_destination`; the crmsync settings join their config schema."""
+
+    entity_specs: t.ClassVar[dict[str, EntitySpec]] = {}
+    """Stream name → EntitySpec, in dependency order (parents first)."""
+    default_sink_class = SyncSink
+    id_field: t.ClassVar[str] = "id"
+    version_field: t.ClassVar[str] = "updated_at"
+    deleted_field: t.ClassVar[str | None] = None
+    read_only_fields: t.ClassVar[tuple[str, ...]] = ()
+    """The destination's own properties never written back (e.g. `created_at`)."""
+
+    # State is only emitted at the end of input, after finish(): records held for the end
+    # of the run (deletes) must not be bookmarked past. The SDK's timed drain would emit it.
+    _MAX_RECORD_AGE_IN_MINUTES = float("inf")
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        schema = getattr(cls, "config_jsonschema", None)
+        if isinstance(schema, dict):
+            properties = schema.setdefault("properties", {})
+            for name, setting in SyncSettings.json_schema().items():
+                properties.setdefault(name, setting)
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_parallelism = 1  # parents before children; concurrency lives inside a batch
+        self._synchronizer: Synchronizer | None = None
+        self._crosswalk: Crosswalk | None = None
+        self._sinks_seen: list[Sink] = []
+        self._sink_ids: set[int] = set()
+
+    def build_destination(self, config: Mapping[str, t.Any]) -> Destination:
+        """The Destination of this target's CRM (HTTP client, payloads)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement build_destination")
+
+    @property
+    def sync_settings(self) -> SyncSettings:
+        """The crmsync settings from this target's config."""
+        return SyncSettings.from_config(self.config)
+
+    @property
+    def synchronizer(self) -> Synchronizer:
+        """The run's Synchronizer, opened on first use (one per target process)."""
+        if self._synchronizer is None:
+            settings = self.sync_settings
+            destination = self.build_destination(self.config)
+            self._crosswalk = Crosswalk.connect(settings.crosswalk_url)
+            leg = f"{settings.source_system or 'any'}->{destination.system}"
+            self._synchronizer = Synchronizer(
+                self._crosswalk,
+                destination,
+                settings=settings,
+                specs=list(self.entity_specs.values()),
+                leg=leg,
+            )
+        return self._synchronizer
+
+    def to_incoming(self, stream_name: str, record: Mapping[str, t.Any]) -> Incoming:
+        """Read one Singer record; override for a stream with other id/version fields."""
+        return Incoming.from_record(
+            record,
+            default_system=self.sync_settings.source_system or "unknown",
+            id_field=self.id_field,
+            version_field=self.version_field,
+            deleted_field=self.deleted_field,
+            drop_fields=self.read_only_fields,
+        )
+
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        """SyncSink for synced streams, SkippedStreamSink for any other."""
+        if stream_name in self.entity_specs:
+            return self.default_sink_class
+        return SkippedStreamSink
+
+    def get_sink(
+        self,
+        stream_name: str,
+        *,
+        record: dict[str, t.Any] | None = None,
+        schema: dict[str, t.Any] | None = None,
+        key_properties: Sequence[str] | None = None,
+    ) -> Sink:
+        """Remember every sink, to drain them parents first at the end."""
+        sink = super().get_sink(
+            stream_name, record=record, schema=schema, key_properties=key_properties
+        )
+        if id(sink) not in self._sink_ids:
+            self._sink_ids.add(id(sink))
+            self._sinks_seen.append(sink)
+        return sink
+
+    def process_endofpipe(self) -> None:
+        """Drain parents first, finish the run, print the report, then emit the final STATE."""
+        rank = {name: index for index, name in enumerate(self.entity_specs)}
+        for sink in sorted(self._sinks_seen, key=lambda s: rank.get(s.stream_name, len(rank))):
+            self.drain_one(sink)
+        if self._synchronizer is not None or self._sinks_seen:
+            sync = self.synchronizer
+            try:
+                report = sync.finish()
+            finally:
+                print(sync.report.as_table(), file=sys.stderr)
+                if self._crosswalk is not None:
+                    self._crosswalk.close()
+            self.logger.info("crmsync run %s: %s", report.run_id, json.dumps(report.as_dict()))
+        super().process_endofpipe()

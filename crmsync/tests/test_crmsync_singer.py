@@ -1,0 +1,176 @@
+"""The shared Singer glue: a target built on SyncTarget, fed Singer messages on stdin."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from crmsync.deletes import DeleteCircuitBreakerError
+from crmsync.settings import SyncSettings
+from crmsync.singer import SyncTarget
+
+from crmsync import Crosswalk, EntitySpec, MatchKey, Reference
+
+COMPANY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "org_number": {"type": ["string", "null"]},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "deleted_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+PERSON_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "_source_system": {"type": "string"},
+        "_source_id": {"type": "string"},
+        "_source_version": {"type": "string"},
+        "_source_deleted": {"type": "boolean"},
+        "first_name": {"type": "string"},
+        "company_id": {"type": ["string", "null"]},
+    },
+}
+
+
+@pytest.fixture
+def target_class(right):
+    class MemoryTarget(SyncTarget):
+        name = "target-memory"
+        config_jsonschema = {"type": "object", "properties": {"region": {"type": "string"}}}
+        entity_specs = {
+            "customers": EntitySpec("company", match_keys=(MatchKey("org_number", "digits"),)),
+            "contacts": EntitySpec("person", references=(Reference("company_id", "company"),)),
+        }
+        deleted_field = "deleted_at"
+        read_only_fields = ("created_at",)
+
+        def build_destination(self, config):
+            return right
+
+    return MemoryTarget
+
+
+def lines(*messages):
+    return io.StringIO("".join(json.dumps(message) + "\n" for message in messages))
+
+
+def schema(stream, body):
+    return {"type": "SCHEMA", "stream": stream, "schema": body, "key_properties": []}
+
+
+def record(stream, **values):
+    return {"type": "RECORD", "stream": stream, "record": values}
+
+
+def test_the_crmsync_settings_join_the_target_config_schema(target_class):
+    properties = target_class.config_jsonschema["properties"]
+    assert set(SyncSettings.json_schema()) <= set(properties)
+    assert properties["region"] == {"type": "string"}
+
+
+def test_a_target_syncs_parents_first_and_prints_the_report_after_finish(
+    target_class, right, crosswalk_url, capsys
+):
+    target = target_class(config={"crosswalk_url": crosswalk_url, "source_system": "customcrm"})
+    target.listen(
+        file_input=lines(
+            schema("contacts", PERSON_SCHEMA),
+            record(
+                "contacts",
+                _source_system="customcrm",
+                _source_id="c2",
+                _source_version="2026-01-01T00:00:02Z",
+                first_name="Kari",
+                company_id="c1",
+            ),
+            schema("customers", COMPANY_SCHEMA),
+            record(
+                "customers",
+                id="c1",
+                name="Acme AS",
+                org_number="912345678",
+                updated_at="2026-01-01T00:00:01Z",
+                deleted_at=None,
+            ),
+            {"type": "STATE", "value": {"bookmarks": {"customers": {"x": 1}}}},
+        )
+    )
+
+    output = capsys.readouterr()
+    assert json.loads(output.out.strip().splitlines()[-1]) == {"bookmarks": {"customers": {"x": 1}}}
+    assert "crmsync run 1 (customcrm->superoffice)" in output.err
+    (company_id,) = right.live("company")
+    (person,) = right.live("person").values()
+    assert person == {"first_name": "Kari", "company_id": company_id}
+
+
+def test_an_unknown_stream_is_counted_and_skipped_not_fatal(target_class, crosswalk_url, capsys):
+    target = target_class(config={"crosswalk_url": crosswalk_url, "source_system": "customcrm"})
+    target.listen(
+        file_input=lines(
+            schema(
+                "meltano_test_stream", {"type": "object", "properties": {"id": {"type": "integer"}}}
+            ),
+            record("meltano_test_stream", id=1),
+        )
+    )
+    report = Crosswalk.connect(crosswalk_url).runs.recent()[0]["report"]
+    assert report["skipped_streams"] == {"meltano_test_stream": 1}
+    assert "skipped 1 records of unknown stream meltano_test_stream" in capsys.readouterr().err
+
+
+def test_a_record_breaking_the_schema_is_quarantined_with_the_reason(
+    target_class, right, crosswalk_url
+):
+    target = target_class(config={"crosswalk_url": crosswalk_url, "source_system": "customcrm"})
+    target.listen(
+        file_input=lines(
+            schema("customers", COMPANY_SCHEMA),
+            record("customers", id="c1", name=42, updated_at="2026-01-01T00:00:01Z"),
+            record("customers", id="c2", name="Fine AS", updated_at="2026-01-01T00:00:01Z"),
+        )
+    )
+    crosswalk = Crosswalk.connect(crosswalk_url)
+    (item,) = crosswalk.quarantine.items()
+    assert (item.kind, item.source_id) == ("rejected", "c1")
+    assert item.reason == "schema: 42 is not of type 'string'"
+    assert list(right.live("company").values()) == [{"name": "Fine AS"}]
+
+
+def test_a_tripped_delete_breaker_fails_the_target_before_any_state(
+    target_class, right, crosswalk_url, capsys
+):
+    config = {
+        "crosswalk_url": crosswalk_url,
+        "source_system": "customcrm",
+        "min_deletes_for_breaker": 1,
+        "max_delete_share": 0.5,
+    }
+    target_class(config=config).listen(
+        file_input=lines(
+            schema("customers", COMPANY_SCHEMA),
+            record("customers", id="c1", name="Acme AS", updated_at="2026-01-01T00:00:01Z"),
+        )
+    )
+    capsys.readouterr()
+    with pytest.raises(DeleteCircuitBreakerError):
+        target_class(config=config).listen(
+            file_input=lines(
+                schema("customers", COMPANY_SCHEMA),
+                record(
+                    "customers",
+                    id="c1",
+                    name="Acme AS",
+                    updated_at="2026-01-01T00:00:09Z",
+                    deleted_at="2026-01-01T00:00:09Z",
+                ),
+                {"type": "STATE", "value": {"bookmarks": {"customers": {"x": 2}}}},
+            )
+        )
+    output = capsys.readouterr()
+    assert output.out == ""
+    assert "delete circuit breaker tripped for company" in output.err
+    assert len(right.live("company")) == 1
