@@ -66,6 +66,12 @@ class TapCustomcrm(Tap):
     def discover_streams(self) -> list[Stream]:
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 
+    @override
+    def load_streams(self) -> list[Stream]:
+        """Parents first (the SDK sorts by name): targets then meet no record before its parent."""
+        rank = {stream_type.name: index for index, stream_type in enumerate(STREAM_TYPES)}
+        return sorted(super().load_streams(), key=lambda stream: rank[stream.name])
+
 
 if __name__ == "__main__":
     TapCustomcrm.cli()

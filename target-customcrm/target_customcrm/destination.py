@@ -71,7 +71,7 @@ class CustomcrmDestination:
 
     def create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:
         """POST with the correlation key as `Idempotency-Key` and in `external_ids.crmsync`."""
-        body = payload(entity, values)
+        body = payload(entity, values, creating=True)
         body["external_ids"] = {CORRELATION_SYSTEM: correlation_key}
         if entity == "quote_line":
             quote_id = body.pop("quote_id", None)

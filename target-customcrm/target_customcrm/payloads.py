@@ -108,10 +108,30 @@ def resource_of(entity: str) -> Resource:
         ) from None
 
 
-def payload(entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON body for `values`: only writable properties, JSON-safe (dates as ISO text)."""
+NOT_NULL: dict[str, frozenset[str]] = {
+    "company": frozenset({"name"}),
+    "person": frozenset({"first_name"}),
+    "product": frozenset({"sku", "name", "active"}),
+    "quote": frozenset({"customer_id", "title", "status"}),
+    "quote_line": frozenset({"quantity", "position"}),
+}
+"""Properties the API never stores as null (docs/customcrm-openapi.yaml)."""
+
+
+def payload(entity: str, values: Mapping[str, Any], *, creating: bool = False) -> dict[str, Any]:
+    """The JSON body for `values`: only writable properties, JSON-safe (dates as ISO text).
+
+    On create, a null in a never-null property is left out so the API's default applies
+    (`status` draft, `active` true, `quantity` 1); on update it is sent, and the API's 422
+    says why it cannot be cleared.
+    """
     writable = resource_of(entity).writable
-    return {key: plain(values[key]) for key in writable if key in values}
+    body = {key: plain(values[key]) for key in writable if key in values}
+    if creating:
+        for key in NOT_NULL.get(entity, frozenset()):
+            if body.get(key, "") is None:
+                del body[key]
+    return body
 
 
 def ours_from(entity: str, record: Mapping[str, Any]) -> Ours:
