@@ -30,6 +30,8 @@ STREAM_TYPES: tuple[type[Stream], ...] = (
 )
 """Dependency order: customers → contacts → products → quotes → quote_lines."""
 
+STREAM_ORDER = ("customers", "contacts", "products", "quotes", "quote_lines")
+
 
 class TapCustomcrm(Tap):
     """Singer tap for the Customcrm REST contract (docs/customcrm-openapi.yaml)."""
@@ -67,10 +69,12 @@ class TapCustomcrm(Tap):
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 
     @override
-    def load_streams(self) -> list[Stream]:
+    @property
+    def streams(self) -> dict[str, Stream]:
         """Parents first (the SDK sorts by name): targets then meet no record before its parent."""
-        rank = {stream_type.name: index for index, stream_type in enumerate(STREAM_TYPES)}
-        return sorted(super().load_streams(), key=lambda stream: rank[stream.name])
+        loaded = super().streams
+        ordered = {name: loaded[name] for name in STREAM_ORDER if name in loaded}
+        return {**ordered, **loaded}
 
 
 if __name__ == "__main__":
