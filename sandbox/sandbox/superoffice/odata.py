@@ -85,6 +85,8 @@ def filter_to_sql(text: str, columns: dict[str, Column]) -> tuple[str, list[Any]
 def _describe(failure: LarkError) -> str:
     column = getattr(failure, "column", None)
     token = getattr(failure, "token", None)
+    if isinstance(token, Token) and token.type == "$END":
+        return "unexpected end of filter"
     if token is not None and str(token):
         return f"unexpected '{str(token)[:40]}' at position {column}"
     if column is not None and column != -1:
