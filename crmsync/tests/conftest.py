@@ -83,6 +83,10 @@ class MemoryCrm:
         record["deleted"] = True
         record["version"] = self.tick()
 
+    def require(self, field: str) -> None:
+        """From now on, refuse records without `field` the way an API answers 422."""
+        self.reject = lambda entity, values: None if values.get(field) else f"{field} is required"
+
     def values(self, entity: str, record_id: str) -> dict[str, Any]:
         return dict(self.records[entity][record_id]["values"])
 
