@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 import requests
@@ -27,12 +27,21 @@ __all__ = [
     "TICKET_CLAIM",
     "BasicCredentials",
     "OAuthRefreshToken",
+    "Sender",
     "SuperOfficeAuth",
     "SystemUserTicket",
     "sign_system_token",
 ]
 
 TICKET_CLAIM = "http://schemes.superoffice.net/identity/ticket"
+
+
+class Sender(Protocol):
+    """What sends the login host's requests: a `Transport` (retried) or a plain session."""
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response: ...
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response: ...
 
 
 class SuperOfficeAuth(requests.auth.AuthBase):
@@ -97,7 +106,7 @@ class SystemUserTicket(SuperOfficeAuth):
         client_secret: str,
         context_identifier: str,
         authenticate_url: str,
-        session: requests.Session,
+        session: Sender,
         timeout: float = 30.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -160,7 +169,7 @@ class OAuthRefreshToken(SuperOfficeAuth):
         client_secret: str,
         refresh_token: str,
         token_url: str,
-        session: requests.Session,
+        session: Sender,
         timeout: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

@@ -17,7 +17,7 @@ from superoffice_client.auth import (
     SuperOfficeAuth,
     SystemUserTicket,
 )
-from superoffice_client.http import SuperOfficeClient, new_session
+from superoffice_client.http import SuperOfficeClient, Transport, new_session
 from superoffice_client.retry import RateLimiter, RetryPolicy
 from superoffice_client.tenant import TenantLocator
 
@@ -144,16 +144,6 @@ def connect(config: Mapping[str, Any]) -> SuperOfficeClient:
     verify: bool | str = config.get("ca_bundle") or config.get("verify_tls", True) is not False
     timeout = float(config.get("request_timeout") or 60.0)
     session = new_session(verify=verify, pool_size=concurrency, user_agent="superoffice-client")
-    online = mode != "basic"
-    tenant = TenantLocator(
-        session=session,
-        api_url=config.get("api_url"),
-        login_url=str(config.get("login_url") or "https://online.superoffice.com")
-        if online
-        else None,
-        context_identifier=config.get("context_identifier") if online else None,
-        timeout=timeout,
-    )
     retry = RetryPolicy(
         max_retries=int(config.get("max_retries", 5)),
         backoff_base=float(config.get("backoff_base") or 0.5),
@@ -161,11 +151,17 @@ def connect(config: Mapping[str, Any]) -> SuperOfficeClient:
     )
     rps = config.get("requests_per_second")
     limiter = RateLimiter(float(rps) if rps else None, concurrency)
-    return SuperOfficeClient(
-        session=session,
-        auth=_auth(config, mode, session, timeout),
-        tenant=tenant,
-        retry=retry,
-        limiter=limiter,
+    transport = Transport(session, retry=retry, limiter=limiter, timeout=timeout)
+    online = mode != "basic"
+    tenant = TenantLocator(
+        session=transport,
+        api_url=config.get("api_url"),
+        login_url=str(config.get("login_url") or "https://online.superoffice.com")
+        if online
+        else None,
+        context_identifier=config.get("context_identifier") if online else None,
         timeout=timeout,
+    )
+    return SuperOfficeClient(
+        transport=transport, auth=_auth(config, mode, transport, timeout), tenant=tenant
     )

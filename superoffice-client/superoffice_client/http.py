@@ -3,15 +3,18 @@
 One `requests.Session` shared by all threads, the rate limiter around every send, and the
 verdicts of errors.py acted on in one loop: 429/5xx and dropped connections are retried with
 RetryPolicy's delays, a 401 renews the credential once, a 421 re-discovers the tenant once.
-Whatever is left is raised as the matching `ApiError` / `UnavailableError`.
+Whatever is left is raised as the matching `ApiError` / `UnavailableError`. `Transport` does
+the sending and the retrying; the login host's calls (tickets, tenant status) share it.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+from urllib.parse import urlparse
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -22,7 +25,7 @@ from superoffice_client.query import ArchiveQuery
 from superoffice_client.retry import RateLimiter, RetryPolicy
 from superoffice_client.tenant import TenantLocator
 
-__all__ = ["SuperOfficeClient", "new_session"]
+__all__ = ["SuperOfficeClient", "Transport", "new_session"]
 
 log = logging.getLogger(__name__)
 
@@ -44,67 +47,93 @@ def new_session(
     return session
 
 
-class SuperOfficeClient:
-    """A tenant's REST API: authenticated, rate-limited, retried, with errors classified."""
+class Transport:
+    """Sends requests on the shared session under the rate limit, retrying 429/5xx answers and
+    dropped connections with the retry policy's delays. Login and tenant-status calls use it
+    too, so a throttled login host is waited out like the API."""
 
     def __init__(
         self,
-        *,
         session: requests.Session,
-        auth: SuperOfficeAuth,
-        tenant: TenantLocator,
+        *,
         retry: RetryPolicy | None = None,
         limiter: RateLimiter | None = None,
         timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.session = session
-        self.auth = auth
-        self.tenant = tenant
         self.retry = retry or RetryPolicy()
         self.limiter = limiter or RateLimiter()
         self.timeout = timeout
         self._sleep = sleep
         self.retries = 0
         """Requests re-sent after 429/5xx/connection failures (for run reports and tests)."""
-
-    def url(self, path: str) -> str:
-        """The absolute URL of `path` (relative to `/api/v1/`) on the tenant's current host."""
-        return self.tenant.base_url() + path.lstrip("/")
-
-    def _send(self, method: str, path: str, kwargs: Mapping[str, Any]) -> requests.Response:
-        with self.limiter.slot():
-            return self.session.request(
-                method, self.url(path), auth=self.auth, timeout=self.timeout, **kwargs
-            )
+        self._lock = threading.Lock()
 
     def _wait(self, attempt: int, response: requests.Response | None, why: str) -> None:
         if attempt > self.retry.max_retries:
             raise UnavailableError(f"SuperOffice unavailable after {attempt - 1} retries: {why}")
         delay = self.retry.delay(attempt, response)
         log.info("Retrying in %.2fs (%s), attempt %d", delay, why, attempt)
-        self.retries += 1
+        with self._lock:
+            self.retries += 1
         self._sleep(delay)
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send one request; returns a 2xx/3xx response, raises an ApiError or UnavailableError."""
-        attempt, renewed, rediscovered = 0, False, False
+    def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """The first answer that is not 429/5xx; raises UnavailableError when retries run out."""
+        kwargs.setdefault("timeout", self.timeout)
+        where = f"{method} {urlparse(url).path}"
+        attempt = 0
         while True:
             try:
-                response = self._send(method, path, kwargs)
+                with self.limiter.slot():
+                    response = self.session.request(method, url, **kwargs)
             except _TRANSIENT as exc:
                 attempt += 1
-                self._wait(attempt, None, type(exc).__name__)
+                self._wait(attempt, None, f"{type(exc).__name__} on {where}")
                 continue
+            if classify(response) is not Verdict.RETRY:
+                return response
+            attempt += 1
+            self._wait(attempt, response, f"{response.status_code} on {where}")
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.send("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.send("POST", url, **kwargs)
+
+
+class SuperOfficeClient:
+    """A tenant's REST API: authenticated, rate-limited, retried, with errors classified."""
+
+    def __init__(
+        self, *, transport: Transport, auth: SuperOfficeAuth, tenant: TenantLocator
+    ) -> None:
+        self.transport = transport
+        self.auth = auth
+        self.tenant = tenant
+
+    @property
+    def retries(self) -> int:
+        """Requests re-sent after 429/5xx/connection failures."""
+        return self.transport.retries
+
+    def url(self, path: str) -> str:
+        """The absolute URL of `path` (relative to `/api/v1/`) on the tenant's current host."""
+        return self.tenant.base_url() + path.lstrip("/")
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send one request; returns a 2xx/3xx response, raises an ApiError or UnavailableError.
+
+        A 401 renews the credential once; a 421 looks the tenant up again once."""
+        renewed, rediscovered = False, False
+        while True:
+            response = self.transport.send(method, self.url(path), auth=self.auth, **kwargs)
             verdict = classify(response)
             if verdict is Verdict.OK:
                 return response
-            if verdict is Verdict.RETRY:
-                attempt += 1
-                self._wait(
-                    attempt, response, f"{response.status_code} on {method} {path.split('?')[0]}"
-                )
-            elif verdict is Verdict.REAUTH and not renewed and self.auth.renew():
+            if verdict is Verdict.REAUTH and not renewed and self.auth.renew():
                 renewed = True
             elif verdict is Verdict.REDISCOVER and not rediscovered and self.tenant.rediscover():
                 rediscovered = True

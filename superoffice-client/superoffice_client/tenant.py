@@ -15,6 +15,9 @@ from typing import Any
 
 import requests
 
+from superoffice_client.auth import Sender
+from superoffice_client.errors import SuperOfficeError
+
 __all__ = ["TenantLocator"]
 
 log = logging.getLogger(__name__)
@@ -26,7 +29,7 @@ class TenantLocator:
     def __init__(
         self,
         *,
-        session: requests.Session,
+        session: Sender,
         api_url: str | None = None,
         login_url: str | None = None,
         context_identifier: str | None = None,
@@ -64,7 +67,7 @@ class TenantLocator:
         try:
             response = self._session.get(url, timeout=self._timeout)
             state: Any = response.json() if response.ok else None
-        except (requests.RequestException, ValueError) as exc:
+        except (requests.RequestException, SuperOfficeError, ValueError) as exc:
             log.warning(
                 "Tenant status lookup failed (%s); using the configured api_url", type(exc).__name__
             )

@@ -1,0 +1,175 @@
+"""Auth modes, ticket renewal, 421 re-discovery, backoff and error bodies, over real HTTP
+against the SuperOffice emulator."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sandbox.testing import RunningSandbox
+from superoffice_client import (
+    AuthenticationError,
+    NotFoundError,
+    UnavailableError,
+    connect,
+)
+from superoffice_client.auth import OAuthRefreshToken, SystemUserTicket
+
+Config = Callable[..., dict[str, Any]]
+Settings = Callable[..., dict[str, Any]]
+
+
+def _count(so: RunningSandbox, route: str) -> int:
+    return int(so.requests()["by_route"].get(route, 0))
+
+
+@pytest.mark.parametrize("mode", ["system_user", "oauth", "basic"])
+def test_every_auth_mode_reads_a_person(
+    superoffice: RunningSandbox, private_key_pem: str, mode: str, config_for: Config
+) -> None:
+    client = connect(config_for(superoffice, mode, private_key_pem))
+    person = client.get_json("Person/1")
+    assert person["PersonId"] == 1
+
+
+def test_system_user_ticket_is_fetched_once_and_reused(
+    superoffice: RunningSandbox, private_key_pem: str, config_for: Config
+) -> None:
+    client = connect(config_for(superoffice, "system_user", private_key_pem))
+    for record_id in (1, 2, 1):
+        client.get_json(f"Person/{record_id}")
+    assert _count(superoffice, "POST /Login/api/PartnerSystemUser/Authenticate") == 1
+
+
+def test_expired_ticket_is_renewed_once_and_the_request_succeeds(
+    superoffice: RunningSandbox,
+    private_key_pem: str,
+    config_for: Config,
+    emulator_settings: Settings,
+) -> None:
+    client = connect(config_for(superoffice, "system_user", private_key_pem))
+    client.get_json("Person/1")
+    emulator_settings(superoffice, ticket_idle_seconds=0.3)
+    time.sleep(0.4)  # the ticket has now been idle longer than the tenant allows
+    assert client.get_json("Person/2")["PersonId"] == 2
+    assert isinstance(client.auth, SystemUserTicket)
+    assert client.auth.issued == 2
+    assert _count(superoffice, "GET /{endpoint}/api/v1/Person/{record_id}") == 3  # one 401
+
+
+def test_wrong_application_token_is_an_authentication_error(
+    superoffice: RunningSandbox, private_key_pem: str, config_for: Config
+) -> None:
+    config = {**config_for(superoffice, "system_user", private_key_pem), "client_secret": "nope"}
+    with pytest.raises(AuthenticationError) as raised:
+        connect(config).get_json("Person/1")
+    assert raised.value.error_type == "AuthenticationFailed"
+    assert (
+        raised.value.message == "PartnerSystemUser/Authenticate refused: Unknown application token"
+    )
+
+
+def test_oauth_refresh_token_gives_a_bearer_token_once(
+    superoffice: RunningSandbox, config_for: Config
+) -> None:
+    client = connect(config_for(superoffice, "oauth"))
+    client.get_json("Person/1")
+    client.get_json("Contact/1")
+    assert isinstance(client.auth, OAuthRefreshToken)
+    assert client.auth.issued == 1
+
+
+def test_basic_with_a_wrong_password_is_refused_with_superoffice_message(
+    superoffice: RunningSandbox, config_for: Config
+) -> None:
+    config = {**config_for(superoffice, "basic"), "password": "wrong"}
+    with pytest.raises(AuthenticationError) as raised:
+        connect(config).get_json("Person/1")
+    assert (raised.value.status, raised.value.error_type, raised.value.message) == (
+        401,
+        "SoAuthenticationException",
+        "Unknown user name or password",
+    )
+
+
+def test_a_moved_tenant_is_found_again_after_421(
+    superoffice: RunningSandbox,
+    private_key_pem: str,
+    config_for: Config,
+    emulator_settings: Settings,
+) -> None:
+    client = connect(config_for(superoffice, "system_user", private_key_pem))
+    client.get_json("Person/1")
+    emulator_settings(superoffice, endpoint_prefix="sod2")
+    assert client.get_json("Person/2")["PersonId"] == 2
+    assert client.tenant.base_url() == f"{superoffice.url}/sod2/Cust12345/api/v1/"
+    assert client.tenant.lookups == 2
+
+
+def test_discovery_falls_back_to_api_url_when_the_status_host_is_down(
+    superoffice: RunningSandbox, private_key_pem: str, config_for: Config
+) -> None:
+    config = config_for(superoffice, "system_user", private_key_pem)
+    client = connect({**config, "api_url": f"{superoffice.url}/Cust12345", "max_retries": 0})
+    client.tenant._login_url = "http://127.0.0.1:9"  # nothing listens on the discard port
+    assert client.get_json("Person/1")["PersonId"] == 1
+
+
+def test_injected_429s_are_retried_until_the_request_succeeds(
+    superoffice: RunningSandbox, private_key_pem: str, config_for: Config
+) -> None:
+    client = connect({**config_for(superoffice, "system_user", private_key_pem), "max_retries": 8})
+    superoffice.set_faults(rate_429=0.5, retry_after=0, seed=11)
+    people = [client.get_json(f"Person/{n}")["PersonId"] for n in (1, 2, 3)]
+    injected = superoffice.faults()["injected"]["429"]
+    assert people == [1, 2, 3]
+    assert injected > 0
+    assert client.retries == injected
+
+
+def test_retries_run_out_as_unavailable(
+    superoffice: RunningSandbox, private_key_pem: str, config_for: Config
+) -> None:
+    client = connect({**config_for(superoffice, "basic"), "max_retries": 3})
+    superoffice.set_faults(rate_429=1.0, retry_after=0)
+    with pytest.raises(
+        UnavailableError, match=r"after 3 retries: 429 on GET /Cust12345/api/v1/Person/1"
+    ):
+        client.get_json("Person/1")
+    assert client.retries == 3
+    assert superoffice.faults()["injected"]["429"] == 4
+
+
+def test_not_found_carries_superoffice_error_body(
+    superoffice: RunningSandbox, config_for: Config
+) -> None:
+    client = connect(config_for(superoffice, "basic"))
+    with pytest.raises(NotFoundError) as raised:
+        client.get_json("Person/99999")
+    assert (raised.value.status, raised.value.error_type, raised.value.message) == (
+        404,
+        "SoNotFoundException",
+        "Person id 99999 not found",
+    )
+
+
+def test_secrets_never_reach_the_log(
+    superoffice: RunningSandbox,
+    private_key_pem: str,
+    caplog: pytest.LogCaptureFixture,
+    config_for: Config,
+    emulator_settings: Settings,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = connect(config_for(superoffice, "system_user", private_key_pem))
+    superoffice.set_faults(rate_429=0.5, retry_after=0, seed=3)
+    client.get_json("Person/1")
+    emulator_settings(superoffice, ticket_idle_seconds=0.3)
+    time.sleep(0.4)
+    client.get_json("Person/2")
+    assert superoffice.token not in caplog.text
+    assert "SOTicket" not in caplog.text
+    assert "PRIVATE KEY" not in caplog.text
