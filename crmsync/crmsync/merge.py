@@ -67,6 +67,19 @@ class Merged:
     values: dict[str, Any]
     conflicts: tuple[FieldConflict, ...] = ()
 
+    def agreed(self, base: Mapping[str, Any] | None, theirs: Mapping[str, Any]) -> dict[str, Any]:
+        """The new base: merged values both sides now hold; elsewhere the old agreed value.
+
+        Where the merge kept ours over theirs, the source still holds theirs, so that
+        field is not agreed yet; its old base stays, so re-sending the same theirs changes
+        nothing. The other leg (or the echo of its write) completes the agreement.
+        """
+        agreed = dict(base or {})
+        agreed.update(
+            {key: value for key, value in self.values.items() if theirs.get(key) == value}
+        )
+        return agreed
+
     def changes(self, ours: Mapping[str, Any]) -> dict[str, Any]:
         """Only the fields whose merged value differs from ours: what must be written."""
         return {

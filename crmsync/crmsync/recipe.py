@@ -86,11 +86,10 @@ class Recipe:
         source = link.side(record.system) if link else None
         target = link.side(self.destination.system) if link else None
         if source is not None and is_echo(record.version, source.receipt_version):
-            return (
-                self._done(spec, record, "echo", target.record_id if target else None),
-                record,
-                link,
-            )
+            if link is not None and target is not None:
+                self._agree_on_echo(spec, record, link)
+            echo = self._done(spec, record, "echo", target.record_id if target else None)
+            return echo, record, link
         if record.deleted:
             result: Result = "held" if target else "unchanged"
             return Outcome(spec.name, record.id, result), record, link
@@ -104,6 +103,22 @@ class Recipe:
         if target is not None:
             return Outcome(spec.name, record.id, "pending", target.record_id), translated, link
         return Outcome(spec.name, record.id, "pending"), translated, None
+
+    def _agree_on_echo(self, spec: EntitySpec, record: Incoming, link: Link) -> None:
+        """Our write came back: the source now holds what the destination held, so it is agreed.
+
+        This completes a base the merge could not settle (it kept ours on some field), so
+        the field's next edit is not mistaken for a conflict. No API call.
+        """
+        target = link.members[self.destination.system]
+        translated, missing = self.translate(spec, record)
+        if missing:
+            return
+        base = {**(target.base or {}), **spec.merged_fields(translated.values)}
+        if base != target.base:
+            self.effects.agree(
+                target, base, target.receipt_version, link.side(record.system), record.version
+            )
 
     def translate(self, spec: EntitySpec, record: Incoming) -> tuple[Incoming, str | None]:
         """References as destination ids, or the reason one is not linked yet."""
@@ -179,7 +194,7 @@ class Recipe:
             self.effects.note_update(spec.name, record.id, ours, changes)
         after = self.effects.update(spec.name, ours, changes) if changes else ours
         receipt = receipt_for(merged.values, theirs, after.version)
-        base = {**(target.base or {}), **merged.values}
+        base = merged.agreed(target.base, theirs)
         if not self.effects.agree(target, base, receipt, link.side(record.system), record.version):
             return None
         where = ConflictRecord(

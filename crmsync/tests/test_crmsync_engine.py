@@ -363,3 +363,34 @@ def SPECS_FROM(world):  # noqa: N802 - reads like the constant it returns
             match_keys=(MatchKey("email", "email"),),
         ),
     )
+
+
+def test_resending_the_same_record_before_the_other_leg_keeps_the_kept_edit(world):
+    acme = world.left.add("company", name="Acme AS", city="Oslo")
+    world.both()
+    partner = world.crosswalk.translate("company", "customcrm", acme, "superoffice")
+    world.left.edit("company", acme, name="Acme Holding AS")
+    world.right.edit("company", partner, city="Bergen")
+
+    world.leg(world.left, world.right)
+    world.leg(world.left, world.right)  # inclusive bookmark: the same record again
+
+    assert world.right.values("company", partner) == {"name": "Acme Holding AS", "city": "Bergen"}
+    world.leg(world.right, world.left)
+    assert world.left.values("company", acme) == {"name": "Acme Holding AS", "city": "Bergen"}
+
+
+def test_after_convergence_the_next_edit_is_not_taken_for_a_conflict(world):
+    acme = world.left.add("company", name="Acme AS", city="Oslo")
+    world.both()
+    partner = world.crosswalk.translate("company", "customcrm", acme, "superoffice")
+    world.left.edit("company", acme, name="Acme Holding AS")
+    world.right.edit("company", partner, city="Bergen")
+    world.both()
+    world.both()
+    world.left.edit("company", acme, city="Stavanger")
+
+    world.both(conflict_policy="destination_wins")
+
+    assert world.right.values("company", partner)["city"] == "Stavanger"
+    assert world.crosswalk.conflicts.recent() == []
