@@ -1,0 +1,142 @@
+"""Deletes: held to the end of the run, applied by policy, stopped by the circuit breaker."""
+
+from __future__ import annotations
+
+import pytest
+from crmsync.deletes import DeleteCircuitBreakerError, breaker_trips
+from crmsync.records import EntitySpec
+
+from crmsync import Synchronizer, SyncSettings
+
+COMPANY = (EntitySpec("company"),)
+
+
+def linked_companies(world, n):
+    ids = [world.left.add("company", name=f"Company {i}") for i in range(n)]
+    world.leg(world.left, world.right, specs=COMPANY)
+    return ids
+
+
+def test_a_deletion_soft_deletes_the_linked_record(world):
+    ids = linked_companies(world, 10)
+    world.left.remove("company", ids[0])
+
+    report = world.leg(world.left, world.right, specs=COMPANY)
+
+    assert report.get("company", "deleted") == 1
+    assert len(world.right.live("company")) == 9
+    assert world.right.calls["delete"] == 1
+
+
+def test_deletes_wait_for_the_end_of_the_run(world):
+    (acme,) = linked_companies(world, 1)
+    world.left.remove("company", acme)
+    sync = Synchronizer(
+        world.crosswalk,
+        world.right,
+        settings=SyncSettings(),
+        specs=COMPANY,
+        leg="customcrm->superoffice",
+    )
+
+    (outcome,) = sync.receive("company", world.left.feed("company"))
+
+    assert outcome.result == "held"
+    assert world.right.calls["delete"] == 0
+    sync.finish()
+    assert world.right.calls["delete"] == 1
+
+
+def test_an_already_deleted_partner_is_not_deleted_again(world):
+    (acme,) = linked_companies(world, 1)
+    world.left.remove("company", acme)
+    world.leg(world.left, world.right, specs=COMPANY)
+    world.reset_calls()
+
+    report = world.leg(world.left, world.right, specs=COMPANY)
+
+    assert world.right.calls["delete"] == 0
+    assert report.get("company", "deleted") == 0
+
+
+def test_unlink_policy_forgets_the_link_and_deletes_nothing(world):
+    (acme,) = linked_companies(world, 1)
+    world.left.remove("company", acme)
+
+    report = world.leg(world.left, world.right, specs=COMPANY, delete_policy="unlink")
+
+    assert report.get("company", "deleted") == 1
+    assert world.crosswalk.find("company", "customcrm", acme) is None
+    assert len(world.right.live("company")) == 1
+
+
+def test_ignore_policy_leaves_everything(world):
+    (acme,) = linked_companies(world, 1)
+    world.left.remove("company", acme)
+
+    world.leg(world.left, world.right, specs=COMPANY, delete_policy="ignore")
+
+    assert world.crosswalk.find("company", "customcrm", acme) is not None
+    assert len(world.right.live("company")) == 1
+
+
+def test_too_many_deletes_trip_the_breaker_and_nothing_is_deleted(world):
+    ids = linked_companies(world, 20)
+    for record_id in ids[:5]:
+        world.left.remove("company", record_id)
+
+    with pytest.raises(DeleteCircuitBreakerError) as tripped:
+        world.leg(world.left, world.right, specs=COMPANY, min_deletes_for_breaker=3)
+
+    assert str(tripped.value) == (
+        "delete circuit breaker tripped for company; no delete applied, held deletes are in "
+        "quarantine (crmsync quarantine list)"
+    )
+    assert world.right.calls["delete"] == 0
+    held = world.crosswalk.quarantine.items(kind="held_delete")
+    assert sorted(item.source_id for item in held) == sorted(ids[:5])
+    assert held[0].reason == "circuit breaker: 5 of 20 company links deleted in one run"
+    run = world.crosswalk.runs.recent()[0]
+    assert run["status"] == "tripped"
+    assert run["report"]["circuit_breaker_tripped"] == ["company"]
+
+
+def test_an_operator_approved_held_delete_is_applied_on_the_next_run(world):
+    ids = linked_companies(world, 20)
+    for record_id in ids[:5]:
+        world.left.remove("company", record_id)
+    with pytest.raises(DeleteCircuitBreakerError):
+        world.leg(world.left, world.right, specs=COMPANY, min_deletes_for_breaker=3)
+    held = world.crosswalk.quarantine.items(kind="held_delete")
+    world.crosswalk.quarantine.request_retry([held[0].id])
+
+    sync = Synchronizer(
+        world.crosswalk,
+        world.right,
+        settings=SyncSettings(),
+        specs=COMPANY,
+        leg="customcrm->superoffice",
+    )
+    report = sync.finish()
+
+    assert report.get("company", "deleted") == 1
+    assert len(world.right.live("company")) == 19
+    assert len(world.crosswalk.quarantine.items(kind="held_delete")) == 4
+
+
+@pytest.mark.parametrize(
+    ("held", "linked", "trips"),
+    [(9, 10, False), (10, 100, False), (21, 100, True), (20, 100, False), (10, 10, True)],
+)
+def test_breaker_needs_both_the_share_and_the_minimum(held, linked, trips):
+    assert breaker_trips(held, linked, max_share=0.2, min_deletes=10) is trips
+
+
+def test_a_missing_record_is_never_taken_for_a_delete(world):
+    ids = linked_companies(world, 3)
+    del world.left.records["company"][ids[0]]  # absent from the feed, not deleted
+
+    report = world.leg(world.left, world.right, specs=COMPANY)
+
+    assert report.get("company", "deleted") == 0
+    assert len(world.right.live("company")) == 3
