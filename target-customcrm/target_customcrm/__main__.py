@@ -1,0 +1,5 @@
+"""`python -m target_customcrm`."""
+
+from target_customcrm.target import TargetCustomcrm
+
+TargetCustomcrm.cli()

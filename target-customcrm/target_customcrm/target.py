@@ -1,0 +1,56 @@
+"""target-customcrm: upserts into Customcrm through crmsync (crosswalk, merge, echo receipts)."""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+from collections.abc import Mapping
+
+from crmsync.singer import SyncTarget
+from customcrm_client import ClientSettings, CustomcrmClient
+from customcrm_client.singer_settings import CONNECTION_SETTINGS
+from singer_sdk import typing as th
+
+from target_customcrm.destination import CustomcrmDestination
+from target_customcrm.specs import ENTITY_SPECS
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    from crmsync.destination import Destination
+    from crmsync.records import EntitySpec
+
+__all__ = ["TargetCustomcrm"]
+
+
+class TargetCustomcrm(SyncTarget):
+    """Singer target for the Customcrm REST contract (docs/customcrm-openapi.yaml)."""
+
+    name = "target-customcrm"
+    config_jsonschema = th.PropertiesList(*CONNECTION_SETTINGS.wrapped.values()).to_dict()
+    entity_specs: t.ClassVar[dict[str, EntitySpec]] = ENTITY_SPECS
+    deleted_field = "deleted_at"
+    read_only_fields = (
+        "version",
+        "created_at",
+        "external_ids",
+        "subtotal",
+        "total",
+        "line_total",
+        "lines",
+    )
+
+    @override
+    def build_destination(self, config: Mapping[str, t.Any]) -> Destination:
+        pool = int(config.get("max_concurrency") or 4) + 2
+        client = CustomcrmClient(
+            ClientSettings.from_config(config), pool_size=pool, user_agent=self.name
+        )
+        return CustomcrmDestination(client)
+
+
+if __name__ == "__main__":
+    TargetCustomcrm.cli()

@@ -1,0 +1,168 @@
+"""CustomcrmDestination against the sandbox over loopback HTTP: crmsync's calls, one by one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from crmsync.destination import RecordRejectedError, StaleVersionError
+from customcrm_client import ClientSettings, CustomcrmClient
+from sandbox.testing import RunningSandbox, running_sandbox
+from target_customcrm.destination import CustomcrmDestination
+
+
+@pytest.fixture(scope="module")
+def seeded() -> Iterator[RunningSandbox]:
+    with running_sandbox("customcrm", seed=4, seed_value=7) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def crm(seeded: RunningSandbox) -> RunningSandbox:
+    seeded.reset(seed=4, seed_value=7)
+    seeded.clear_requests()
+    return seeded
+
+
+@pytest.fixture
+def destination(crm: RunningSandbox) -> CustomcrmDestination:
+    settings = ClientSettings.from_config({"api_url": crm.url, "api_token": crm.token})
+    return CustomcrmDestination(CustomcrmClient(settings))
+
+
+def test_fetch_reads_many_ids_in_one_request_and_leaves_unknown_ids_out(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    ids = [row["id"] for row in crm.records("contacts")]
+
+    found = destination.fetch("person", [*ids, "con_999999"])
+
+    assert sorted(found) == sorted(ids)
+    assert crm.requests()["by_route"] == {"GET /api/v1/contacts": 1}
+    some = found[ids[0]]
+    assert some.version == crm.records("contacts")[0]["updated_at"]
+    assert some.extra["version"] == crm.records("contacts")[0]["version"]
+
+
+def test_match_uses_the_apis_own_filters(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    customer = crm.records("customers")[0]
+    contact = crm.records("contacts")[0]
+    product = crm.records("products")[0]
+
+    digits = "".join(ch for ch in customer["org_number"] if ch.isdigit())
+    assert [o.id for o in destination.match("company", "org_number", digits)] == [customer["id"]]
+    email = contact["email"].upper()
+    assert [o.id for o in destination.match("person", "email", email)] == [contact["id"]]
+    assert [o.id for o in destination.match("product", "sku", product["sku"].lower())] == [
+        product["id"]
+    ]
+
+
+def test_match_finds_companies_by_normalised_name_with_one_scan(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    customer = crm.records("customers")[1]
+    shouted = "  " + customer["name"].upper().replace(" ", "   ") + " "
+
+    assert [o.id for o in destination.match("company", "name", shouted)] == [customer["id"]]
+    assert destination.match("company", "name", "no such company") == []
+    assert crm.requests()["by_route"]["GET /api/v1/customers"] == 2  # one scan, one fetch
+
+
+def test_create_carries_the_correlation_key_and_repeats_safely(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    values = {"name": "Fjord Analytics AS", "org_number": "998 877 665", "country": "NO"}
+
+    first = destination.create("company", values, "ck-company-1")
+    again = destination.create("company", values, "ck-company-1")
+
+    assert again.id == first.id
+    assert first.correlation_key == "ck-company-1"
+    assert destination.find_by_correlation("company", "ck-company-1") == first
+    assert destination.find_by_correlation("company", "ck-never-used") is None
+    assert len([r for r in crm.records("customers") if r["name"] == values["name"]]) == 1
+
+
+def test_update_patches_only_the_changes_under_if_match(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    ours = destination.fetch("company", ["cus_1"])["cus_1"]
+
+    updated = destination.update("company", ours, {"city": "Bodø"})
+
+    assert updated.values["city"] == "Bodø"
+    assert {k: v for k, v in updated.values.items() if k != "city"} == {
+        k: v for k, v in ours.values.items() if k != "city"
+    }
+    assert updated.extra["version"] == ours.extra["version"] + 1
+
+
+def test_update_against_a_stale_version_raises_stale_version_error(
+    destination: CustomcrmDestination,
+) -> None:
+    stale = destination.fetch("company", ["cus_1"])["cus_1"]
+    destination.update("company", stale, {"city": "Narvik"})
+
+    with pytest.raises(StaleVersionError, match=r"^412 "):
+        destination.update("company", stale, {"city": "Alta"})
+
+
+def test_update_with_no_writable_change_sends_nothing(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    ours = destination.fetch("company", ["cus_1"])["cus_1"]
+    crm.clear_requests()
+
+    assert destination.update("company", ours, {"subtotal": 5}) is ours
+    assert crm.requests()["total"] == 0
+
+
+def test_rejected_values_carry_the_apis_message(destination: CustomcrmDestination) -> None:
+    with pytest.raises(RecordRejectedError) as caught:
+        destination.create("person", {"first_name": "Ola", "email": "not-an-email"}, "ck-bad-1")
+    assert caught.value.status == 422
+    assert caught.value.reason.startswith("422 ")
+    assert "email" in caught.value.reason
+
+
+def test_delete_is_soft_and_fetch_still_sees_the_record(
+    destination: CustomcrmDestination,
+) -> None:
+    ours = destination.fetch("product", ["prd_1"])["prd_1"]
+
+    destination.delete("product", ours)
+
+    gone = destination.fetch("product", ["prd_1"])["prd_1"]
+    assert gone.deleted is True
+
+
+def test_quote_lines_are_created_read_updated_and_deleted_under_their_quote(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    quote_id = crm.records("quotes")[0]["id"]
+    values = {"quote_id": quote_id, "product_id": "prd_1", "quantity": 3, "position": 9}
+
+    line = destination.create("quote_line", values, "ck-line-1")
+    fresh = CustomcrmDestination(destination.client)  # a new run: no line → quote memory
+    read = fresh.fetch("quote_line", [line.id])[line.id]
+    found = fresh.find_by_correlation("quote_line", "ck-line-1")
+    updated = fresh.update("quote_line", read, {"quantity": 4})
+    fresh.delete("quote_line", updated)
+
+    assert read.values["quote_id"] == quote_id
+    assert found is not None
+    assert found.id == line.id
+    assert updated.values["quantity"] == 4
+    assert line.id not in fresh.fetch("quote_line", [line.id])
+
+
+def test_a_quote_line_cannot_move_to_another_quote(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    line = crm.records("quote_lines")[0]
+    ours = destination.fetch("quote_line", [line["id"]])[line["id"]]
+    with pytest.raises(RecordRejectedError, match="cannot move to another quote"):
+        destination.update("quote_line", ours, {"quote_id": "quo_999"})

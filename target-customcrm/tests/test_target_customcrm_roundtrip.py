@@ -1,0 +1,108 @@
+"""`tap-customcrm | target-customcrm` via the real CLIs, from a seeded sandbox into an empty one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from sandbox.testing import RunningSandbox
+
+MONEY = ("unit_price", "unit_cost", "vat_rate", "discount_percent", "quantity")
+
+
+def live(sandbox: RunningSandbox, collection: str) -> list[dict[str, Any]]:
+    return [row for row in sandbox.records(collection) if row.get("deleted_at") is None]
+
+
+def natural_view(sandbox: RunningSandbox) -> dict[str, set[tuple[Any, ...]]]:
+    """Every live record by natural keys, references resolved to their targets' natural keys,
+    so two sandboxes with different ids compare equal when they hold the same data."""
+    customers = {row["id"]: row for row in live(sandbox, "customers")}
+    contacts = {row["id"]: row for row in live(sandbox, "contacts")}
+    products = {row["id"]: row for row in live(sandbox, "products")}
+    quotes = {row["id"]: row for row in live(sandbox, "quotes")}
+
+    def customer_key(cid: Any) -> Any:
+        row = customers.get(cid)
+        return (row["org_number"], row["name"]) if row else cid
+
+    def contact_key(cid: Any) -> Any:
+        return contacts[cid]["email"] if cid in contacts else cid
+
+    def quote_key(qid: Any) -> Any:
+        row = quotes[qid]
+        return (customer_key(row["customer_id"]), row["title"], row["quote_date"])
+
+    def fields(row: dict[str, Any], drop: tuple[str, ...]) -> tuple[Any, ...]:
+        meta = ("id", "version", "created_at", "updated_at", "deleted_at", "external_ids")
+        return tuple(sorted((k, v) for k, v in row.items() if k not in (*meta, *drop)))
+
+    lines = [row for row in live(sandbox, "quote_lines") if row["quote_id"] in quotes]
+    return {
+        "customers": {fields(row, ()) for row in customers.values()},
+        "contacts": {
+            (customer_key(row["customer_id"]), fields(row, ("customer_id",)))
+            for row in contacts.values()
+        },
+        "products": {fields(row, ()) for row in products.values()},
+        "quotes": {
+            (
+                customer_key(row["customer_id"]),
+                contact_key(row["contact_id"]),
+                fields(row, ("customer_id", "contact_id", "lines")),
+            )
+            for row in quotes.values()
+        },
+        "quote_lines": {
+            (
+                quote_key(row["quote_id"]),
+                products[row["product_id"]]["sku"] if row["product_id"] in products else None,
+                fields(row, ("quote_id", "product_id")),
+            )
+            for row in lines
+        },
+    }
+
+
+def test_roundtrip_copies_every_live_record_with_its_references(copied: Any) -> None:
+    leg, pipe = copied.leg, copied.first
+
+    assert (pipe.tap_code, pipe.target_code) == (0, 0), pipe.target_stderr[-3000:]
+    ours, theirs = natural_view(leg.source), natural_view(leg.destination)
+    for stream in ours:
+        assert ours[stream], f"the seed has no live {stream}"
+        assert theirs[stream] == ours[stream], stream
+
+
+def test_roundtrip_rests_then_carries_exactly_one_edit(copied: Any) -> None:
+    leg, first = copied.leg, copied.first
+    assert first.target_code == 0, first.target_stderr[-3000:]
+    leg.destination.clear_requests()
+
+    resting = leg.run(first.state)
+
+    assert resting.target_code == 0, resting.target_stderr[-3000:]
+    assert leg.destination.requests()["writes"] == 0
+    assert resting.state["bookmarks"].keys() >= {"customers", "contacts", "products", "quotes"}
+
+    customer = live(leg.source, "customers")[0]
+    edit = requests.patch(
+        f"{leg.source.url}/api/v1/customers/{customer['id']}",
+        json={"city": "Hammerfest"},
+        headers={
+            "Authorization": f"Bearer {leg.source.token}",
+            "If-Match": f'"{customer["version"]}"',
+        },
+        timeout=10,
+    )
+    assert edit.status_code == 200
+    leg.destination.clear_requests()
+
+    edited = leg.run(resting.state)
+
+    assert edited.target_code == 0, edited.target_stderr[-3000:]
+    counts = leg.destination.requests()
+    assert counts["writes"] == 1
+    assert counts["by_route"].get("PATCH /api/v1/customers/{id}") == 1
+    copies = [row for row in live(leg.destination, "customers") if row["name"] == customer["name"]]
+    assert [row["city"] for row in copies] == ["Hammerfest"]
