@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sandbox.testing import RunningSandbox, running_sandbox
 
 
@@ -231,3 +233,18 @@ def test_unknown_archive_provider_answers_404(
     response = session.get(f"{sandbox.url}/Cust12345/api/v1/Archive/Dynamic", timeout=30)
     assert response.status_code == 404
     assert response.json()["ErrorMessage"] == "Archive provider 'Dynamic' not found"
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(max_size=80))
+def test_no_filter_text_makes_the_server_answer_500(
+    session: requests.Session, sandbox: RunningSandbox, text: str
+) -> None:
+    response = session.get(
+        f"{sandbox.url}/Cust12345/api/v1/Person", params={"$filter": text, "$top": "1"}, timeout=30
+    )
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert response.json()["ErrorType"] == "ArchiveQueryException"

@@ -353,3 +353,30 @@ def test_writes_are_counted_and_reads_are_not(api: Api, sandbox: RunningSandbox)
     counts = sandbox.requests()
     assert (counts["total"], counts["writes"]) == (3, 1)
     assert counts["by_route"]["POST /{endpoint}/api/v1/Contact"] == 1
+
+
+def test_put_and_delete_answer_412_when_changed_since_if_unmodified_since(api: Api) -> None:
+    contact = _company(api)
+    stale = {"If-Unmodified-Since": http_date(datetime.now(UTC) - timedelta(hours=1))}
+    put = api("PUT", f"Contact/{contact['ContactId']}", json={"Name": "X"}, headers=stale)
+    assert (put.status_code, put.json()["ErrorType"]) == (412, "PreconditionFailedException")
+    delete = api("DELETE", f"Contact/{contact['ContactId']}", headers=stale)
+    assert delete.status_code == 412
+    assert api("GET", f"Contact/{contact['ContactId']}").json()["Name"] == "Fjord Fisk AS"
+
+
+@pytest.mark.parametrize(
+    ("ops", "message"),
+    [
+        (
+            [{"op": "move", "from": "/Name", "path": "/Department"}],
+            "Patch operation 'move' is not supported",
+        ),
+        ([{"op": "replace", "value": "x"}], "Patch operation 0 needs 'op' and 'path'"),
+        ("just text", "PATCH body must be a JSON Patch array or a JSON Merge Patch object"),
+    ],
+)
+def test_unsupported_or_malformed_patches_answer_400(api: Api, ops: Any, message: str) -> None:
+    contact = _company(api)
+    response = api("PATCH", f"Contact/{contact['ContactId']}", json=ops)
+    assert (response.status_code, response.json()["ErrorMessage"]) == (400, message)
