@@ -16,6 +16,8 @@ from sandbox.testing import RunningSandbox, running_sandbox
 BIN = Path(sys.executable).parent
 SEED = 5
 SEED_VALUE = 7
+TOKEN = "rt-secret-7f3a9c"
+"""A token distinctive enough to grep the plugins' logs for."""
 
 
 @dataclass
@@ -32,6 +34,21 @@ class Pipe:
 def write_json(path: Path, value: Any) -> Path:
     path.write_text(json.dumps(value), encoding="utf-8")
     return path
+
+
+def run_target_cli(
+    target_config: Path, messages: str, work: Path
+) -> subprocess.CompletedProcess[str]:
+    """The real target CLI fed `messages` on stdin."""
+    return subprocess.run(
+        [str(BIN / "target-customcrm"), "--config", str(target_config)],
+        input=messages,
+        capture_output=True,
+        text=True,
+        cwd=work,
+        timeout=120,
+        check=False,
+    )
 
 
 def run_pipe(
@@ -80,16 +97,20 @@ class Leg:
     def run(self, state: dict[str, Any] | None = None) -> Pipe:
         return run_pipe(self.tap_config, self.target_config, state, self.work)
 
+    def target_cli(self, config: dict[str, Any], messages: str) -> subprocess.CompletedProcess[str]:
+        """Only the target's CLI, with this config and these stdin lines."""
+        return run_target_cli(write_json(self.work / "cli.json", config), messages, self.work)
+
 
 @pytest.fixture(scope="module")
 def source() -> Iterator[RunningSandbox]:
-    with running_sandbox("customcrm", seed=SEED, seed_value=SEED_VALUE) as sandbox:
+    with running_sandbox("customcrm", seed=SEED, seed_value=SEED_VALUE, token=TOKEN) as sandbox:
         yield sandbox
 
 
 @pytest.fixture(scope="module")
 def destination() -> Iterator[RunningSandbox]:
-    with running_sandbox("customcrm", seed=0) as sandbox:
+    with running_sandbox("customcrm", seed=0, token=TOKEN) as sandbox:
         yield sandbox
 
 

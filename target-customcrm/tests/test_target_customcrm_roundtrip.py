@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import requests
@@ -68,6 +69,8 @@ def test_roundtrip_copies_every_live_record_with_its_references(copied: Any) -> 
     leg, pipe = copied.leg, copied.first
 
     assert (pipe.tap_code, pipe.target_code) == (0, 0), pipe.target_stderr[-3000:]
+    assert leg.source.token not in pipe.tap_stderr
+    assert leg.source.token not in pipe.target_stderr
     ours, theirs = natural_view(leg.source), natural_view(leg.destination)
     for stream in ours:
         assert ours[stream], f"the seed has no live {stream}"
@@ -106,3 +109,25 @@ def test_roundtrip_rests_then_carries_exactly_one_edit(copied: Any) -> None:
     assert counts["by_route"].get("PATCH /api/v1/customers/{id}") == 1
     copies = [row for row in live(leg.destination, "customers") if row["name"] == customer["name"]]
     assert [row["city"] for row in copies] == ["Hammerfest"]
+
+
+def test_target_cli_exits_non_zero_on_a_refused_token_and_never_prints_it(leg: Any) -> None:
+    config = json.loads(leg.target_config.read_text())
+    schema = {
+        "type": "object",
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+    }
+    messages = "\n".join(
+        json.dumps(m)
+        for m in (
+            {"type": "SCHEMA", "stream": "customers", "schema": schema, "key_properties": ["id"]},
+            {"type": "RECORD", "stream": "customers", "record": {"id": "u1", "name": "Nord AS"}},
+        )
+    )
+
+    result = leg.target_cli({**config, "api_token": "wrong-secret-5d1e"}, messages + "\n")
+
+    assert result.returncode != 0
+    assert "Customcrm refused the credentials: 401" in result.stderr
+    assert "wrong-secret-5d1e" not in result.stderr + result.stdout
+    assert result.stdout.strip() == ""
