@@ -4,6 +4,7 @@ them with request counting and fault injection. The control API lives in `contro
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import socket
 import threading
@@ -21,6 +22,7 @@ from sandbox.common.faults import Fault, FaultInjector
 
 __all__ = ["Emulator", "Model", "Operation", "RequestCounters", "SandboxApp", "route_pattern"]
 
+_log = logging.getLogger(__name__)
 CONTROL_PREFIX = "/_sandbox/"
 _PLACEHOLDER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
@@ -128,7 +130,12 @@ class SandboxApp:
         if fault.kind not in (None, "slow"):
             self.counters.count(route, wrote=False)
             return self._injected_response(fault, request)
-        response = operation.view(request, **values)
+        try:
+            response = operation.view(request, **values)
+        except Exception:  # an emulator bug must still answer the vendor way, never with HTML
+            _log.exception("%s %s failed in the %s emulator", request.method, request.path,
+                           self.emulator.name)  # fmt: skip
+            response = self.emulator.render_error(500, "Internal error in the emulator", {})
         self.counters.count(route, wrote=operation.writes and response.status_code < 400)
         return response
 

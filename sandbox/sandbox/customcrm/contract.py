@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,13 @@ from jsonschema.exceptions import ValidationError
 
 from sandbox.customcrm.errors import FieldError
 
-__all__ = ["CONTRACT_PATH", "body_errors", "load_contract", "schema_limits"]
+__all__ = [
+    "CONTRACT_PATH",
+    "body_errors",
+    "load_contract",
+    "parameter_errors",
+    "schema_limits",
+]
 
 CONTRACT_PATH = Path(__file__).with_name("openapi.yaml")  # a link to docs/customcrm-openapi.yaml
 
@@ -62,20 +69,22 @@ def _field_error(error: ValidationError) -> FieldError:
 def _message(error: ValidationError) -> str:
     value = error.validator_value
     messages = {
-        "maxLength": f"must be at most {value} characters",
-        "minLength": f"must be at least {value} character{'s' if value != 1 else ''}",
-        "maximum": f"must be at most {value}",
-        "minimum": f"must be at least {value}",
-        "maxProperties": f"must have at most {value} entries",
-        "enum": f"must be one of {', '.join(map(str, value or ()))}",
-        "format": f"must be a valid {value}",
+        "maxLength": "must be at most {value} characters",
+        "minLength": "must be at least {value} character(s)",
+        "maximum": "must be at most {value}",
+        "minimum": "must be at least {value}",
+        "maxProperties": "must have at most {value} entries",
+        "format": "must be a valid {value}",
     }
+    if error.validator == "enum":
+        return f"must be one of {', '.join(map(str, value))}"
     if error.validator == "type":
         kinds = value if isinstance(value, list) else [value]
         return f"must be {' or '.join(kinds)}, not {json.dumps(error.instance)[:40]}"
     if error.validator == "pattern":
         return _pattern_message(error)
-    return messages.get(str(error.validator), str(error.message))
+    template = messages.get(str(error.validator))
+    return template.format(value=value) if template else str(error.message)
 
 
 def _pattern_message(error: ValidationError) -> str:
@@ -91,3 +100,59 @@ def _pattern_message(error: ValidationError) -> str:
 
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path and name else path or name or "(body)"
+
+
+def parameter_errors(
+    path: str, method: str, query: Mapping[str, str], headers: Mapping[str, str]
+) -> list[FieldError]:
+    """How the query and headers of a request break the parameters the contract declares
+    for `method path` (a path template such as `/api/v1/customers/{id}`); unknown query
+    parameters are errors too, so a misspelt filter never silently widens a list."""
+    declared = _parameters(path, method.lower())
+    errors = [
+        FieldError(f"query.{name}", "unknown query parameter")
+        for name in query
+        if ("query", name) not in declared
+    ]
+    for (place, name), schema in declared.items():
+        raw = query.get(name) if place == "query" else headers.get(name.lower())
+        if raw is not None:
+            message = _parameter_message(schema, raw)
+            if message:
+                errors.append(FieldError(f"{place}.{name}", message))
+    return sorted(errors, key=lambda e: e.field)
+
+
+@functools.cache
+def _parameters(path: str, method: str) -> dict[tuple[str, str], dict[str, Any]]:
+    item = load_contract()["paths"][path]
+    declared = {}
+    for parameter in [*item.get("parameters", []), *item[method].get("parameters", [])]:
+        resolved = _resolve(parameter)
+        if resolved["in"] in ("query", "header"):
+            declared[(resolved["in"], resolved["name"])] = resolved["schema"]
+    return declared
+
+
+def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" not in node:
+        return node
+    target: Any = load_contract()
+    for part in node["$ref"].removeprefix("#/").split("/"):
+        target = target[part]
+    return _resolve(target)
+
+
+def _parameter_message(schema: Mapping[str, Any], raw: str) -> str | None:
+    """Why `raw` (as sent on the wire) does not fit the parameter's schema, or None."""
+    value: Any = raw
+    if schema.get("type") == "integer":
+        if not raw.isascii() or not raw.lstrip("-").isdigit():
+            return "must be an integer"
+        value = int(raw)
+    elif schema.get("type") == "boolean":
+        if raw not in ("true", "false"):
+            return "must be true or false"
+        value = raw == "true"
+    errors = list(Draft202012Validator(dict(schema)).iter_errors(value))
+    return _message(errors[0]) if errors else None

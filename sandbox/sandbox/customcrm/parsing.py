@@ -114,7 +114,7 @@ def _cursor(text: str | None) -> tuple[str, int] | None:
 def _ids(text: str | None) -> tuple[str, ...]:
     if text is None:
         return ()
-    ids = tuple(part.strip() for part in text.split(","))
+    ids = tuple(text.split(","))
     if not all(ids):
         raise InvalidParameterError("ids must be a comma-separated list of ids")
     if len(ids) > MAX_IDS:

@@ -13,7 +13,8 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.common.app import Operation
 from sandbox.customcrm import parsing
-from sandbox.customcrm.errors import ProblemError
+from sandbox.customcrm.contract import parameter_errors
+from sandbox.customcrm.errors import InvalidParameterError, ProblemError
 from sandbox.customcrm.models import CustomcrmModel
 from sandbox.customcrm.rendering import etag
 from sandbox.customcrm.resources import RESOURCES, Resource
@@ -48,13 +49,18 @@ class CustomcrmViews:
         self.model = model
         self.token = token
 
-    def guarded(self, view: View) -> View:
-        """Check the token, run the view, render any problem as problem+json."""
+    def guarded(self, view: View, path: str, method: str) -> View:
+        """Check the token and the declared parameters, run the view, and render any
+        problem as problem+json."""
 
-        @functools.wraps(view)
         def answer(request: Request, **values: Any) -> Response:
             try:
                 parsing.check_token(request, self.token)
+                headers = {name.lower(): value for name, value in request.headers.items()}
+                errors = parameter_errors(path, method, request.args, headers)
+                if errors:
+                    fields = ", ".join(e.field for e in errors)
+                    raise InvalidParameterError(f"bad parameters: {fields}", errors=errors)
                 return view(request, **values)
             except ProblemError as problem:
                 return problem.response()
@@ -125,7 +131,8 @@ def customcrm_routes(model: CustomcrmModel, token: str) -> Map:
             (member, "PATCH", f"update_{singular}", views.update, True),
             (member, "DELETE", f"delete_{singular}", views.delete, True),
         ):
-            bound = views.guarded(functools.partial(view, resource))
+            template = path.replace("<", "{").replace(">", "}")
+            bound = views.guarded(functools.partial(view, resource), template, method)
             operation = Operation(verb, bound, writes=writes)
             rules.append(Rule(path, methods=[method], endpoint=operation))
     return Map(rules, strict_slashes=False, merge_slashes=False)
