@@ -275,6 +275,9 @@ class Recipe:
         intent = self.effects.claim_intent(spec.name, record.key)
         if intent is None:
             return self.defer(spec, record, f"a concurrent run is creating this {spec.name}")
+        if self.effects.find(spec.name, record.system, record.id) is not None:
+            self.effects.release_intent(intent.correlation_key)  # a racing run just linked it
+            return self._raced(spec, record)
         if intent.resumed:
             earlier = self.destination.find_by_correlation(spec.name, intent.correlation_key)
             if earlier is not None:

@@ -13,7 +13,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from crmsync.normalise import plain
 
@@ -158,28 +157,27 @@ def _current_version(connection: Connection) -> int:
     return int(found or 0)
 
 
-def migrate(engine: Engine) -> int:
-    """Bring the schema up to `SCHEMA_VERSION`, one step per transaction; return the version.
+def _lock_schema(connection: Connection) -> None:
+    """Serialise migrations across processes for the rest of this transaction."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(7262013)"))
 
-    Two processes migrating at once: the loser's step fails on existing tables, and it
-    re-reads the version the winner recorded.
+
+def migrate(engine: Engine) -> int:
+    """Bring the schema up to `SCHEMA_VERSION` in one locked transaction; return the version.
+
+    Two processes opening a new crosswalk at once: the second waits for the lock, then
+    finds the schema current.
     """
-    for attempt in range(3):
-        try:
-            with engine.begin() as connection:
-                version = _current_version(connection)
-            for step, apply in MIGRATIONS:
-                if step <= version:
-                    continue
-                with engine.begin() as connection:
-                    if _current_version(connection) >= step:
-                        continue
-                    apply(connection)
-                    connection.execute(schema_version.insert().values(version=step))
-            return SCHEMA_VERSION
-        except (IntegrityError, OperationalError, ProgrammingError):
-            if attempt == 2:
-                raise
+    with engine.begin() as connection:
+        _lock_schema(connection)
+        version = _current_version(connection)
+        for step, apply in MIGRATIONS:
+            if step > version:
+                apply(connection)
+                connection.execute(schema_version.insert().values(version=step))
     return SCHEMA_VERSION
 
 
@@ -189,9 +187,9 @@ def _json_serializer(value: Any) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 

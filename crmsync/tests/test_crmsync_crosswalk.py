@@ -1,0 +1,167 @@
+"""The crosswalk store on SQLite and on a real PostgreSQL: schema, constraints, races."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+
+from crmsync import Crosswalk, EntitySpec, Incoming, Synchronizer, SyncSettings, store
+
+RACERS = 8
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request, crosswalk_url):
+    if request.param == "sqlite":
+        return crosswalk_url
+    return request.getfixturevalue("crmsync_postgres_url")
+
+
+def race(n, action):
+    """Run `action(i)` in n threads released at the same moment; return the results."""
+    gate = threading.Barrier(n)
+
+    def go(i):
+        gate.wait()
+        return action(i)
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(go, range(n)))
+
+
+def test_connect_creates_the_schema_and_records_its_version(url):
+    crosswalk = Crosswalk.connect(url)
+    with crosswalk.engine.connect() as connection:
+        versions = connection.execute(sa.select(store.schema_version.c.version)).scalars().all()
+    assert versions == [store.SCHEMA_VERSION]
+    assert store.migrate(crosswalk.engine) == store.SCHEMA_VERSION
+    crosswalk.close()
+
+
+def test_processes_opening_a_new_crosswalk_at_once_all_succeed(url):
+    opened = race(4, lambda _i: Crosswalk.connect(url))
+    with opened[0].engine.connect() as connection:
+        count = connection.execute(sa.select(sa.func.count()).select_from(store.schema_version))
+        assert count.scalar() == 1
+    for crosswalk in opened:
+        crosswalk.close()
+
+
+def test_a_record_belongs_to_one_link_only(url):
+    crosswalk = Crosswalk.connect(url)
+    run = crosswalk.runs.start("a->b", "superoffice", dry_run=False)
+    first = crosswalk.link("company", ("customcrm", "c1", None), ("superoffice", "s1"), run_id=run)
+    again = crosswalk.link("company", ("customcrm", "c2", None), ("superoffice", "s1"), run_id=run)
+    assert first is not None
+    assert again is None
+    assert crosswalk.translate("company", "superoffice", "s1", "customcrm") == "c1"
+    assert crosswalk.find("company", "customcrm", "c2") is None
+    crosswalk.close()
+
+
+def test_racing_links_of_one_record_leave_exactly_one(url):
+    crosswalks = [Crosswalk.connect(url) for _ in range(RACERS)]
+    runs = [c.runs.start("a->b", "superoffice", dry_run=False) for c in crosswalks]
+
+    links = race(
+        RACERS,
+        lambda i: crosswalks[i].link(
+            "person", ("customcrm", "c1", None), ("superoffice", f"s{i}"), run_id=runs[i]
+        ),
+    )
+
+    assert sum(link is not None for link in links) == 1
+    for crosswalk in crosswalks:
+        crosswalk.close()
+
+
+def test_racing_claims_of_one_create_give_exactly_one_intent(url):
+    crosswalks = [Crosswalk.connect(url) for _ in range(RACERS)]
+    runs = [c.runs.start("a->b", "superoffice", dry_run=False) for c in crosswalks]
+
+    intents = race(
+        RACERS,
+        lambda i: crosswalks[i].claim_intent("company", "customcrm", "c1", "superoffice", runs[i]),
+    )
+
+    claimed = [intent for intent in intents if intent is not None]
+    assert len(claimed) == 1
+    assert not claimed[0].resumed
+    for crosswalk in crosswalks:
+        crosswalk.close()
+
+
+def test_an_intent_of_an_ended_run_is_taken_over_with_its_key(url):
+    crosswalk = Crosswalk.connect(url)
+    crashed = crosswalk.runs.start("a->b", "superoffice", dry_run=False)
+    later = crosswalk.runs.start("a->b", "superoffice", dry_run=False)
+    first = crosswalk.claim_intent("company", "customcrm", "c1", "superoffice", crashed)
+    assert crosswalk.claim_intent("company", "customcrm", "c1", "superoffice", later) is None
+
+    crosswalk.runs.finish(crashed, "failed", {}, None)
+    taken = crosswalk.claim_intent("company", "customcrm", "c1", "superoffice", later)
+
+    assert taken is not None
+    assert (taken.correlation_key, taken.resumed) == (first.correlation_key, True)
+    crosswalk.close()
+
+
+def test_a_base_written_by_a_racing_run_is_not_overwritten(url):
+    crosswalk = Crosswalk.connect(url)
+    run = crosswalk.runs.start("a->b", "superoffice", dry_run=False)
+    link = crosswalk.link("company", ("customcrm", "c1", None), ("superoffice", "s1"), run_id=run)
+    member = link.side("superoffice")
+
+    assert crosswalk.agree(member, {"name": "first"}, None)
+    assert not crosswalk.agree(member, {"name": "stale"}, None)
+    assert crosswalk.find("company", "superoffice", "s1").side("superoffice").base == {
+        "name": "first"
+    }
+    crosswalk.close()
+
+
+def test_racing_runs_create_a_record_exactly_once(url, right):
+    spec = EntitySpec("company")
+    record = Incoming("customcrm", "c1", "2026-01-01T00:00:01Z", {"name": "Acme AS"})
+    crosswalks = [Crosswalk.connect(url) for _ in range(RACERS)]
+    syncs = [
+        Synchronizer(c, right, settings=SyncSettings(), specs=[spec], leg="customcrm->superoffice")
+        for c in crosswalks
+    ]
+
+    race(RACERS, lambda i: syncs[i].receive("company", [record]))
+    reports = [sync.finish() for sync in syncs]
+
+    assert right.calls["create"] == 1
+    assert len(right.live("company")) == 1
+    assert sum(report.get("company", "created") for report in reports) == 1
+    assert all(report.get("company", "deferred") == 0 for report in reports)
+    for crosswalk in crosswalks:
+        crosswalk.close()
+
+
+def test_one_batch_written_on_many_threads_keeps_every_record(url, right):
+    spec = EntitySpec("company")
+    records = [
+        Incoming("customcrm", f"c{i}", "2026-01-01T00:00:01Z", {"name": f"Company {i}"})
+        for i in range(40)
+    ]
+    crosswalk = Crosswalk.connect(url)
+    sync = Synchronizer(
+        crosswalk,
+        right,
+        settings=SyncSettings(max_concurrency=8),
+        specs=[spec],
+        leg="customcrm->superoffice",
+    )
+
+    outcomes = sync.receive("company", records)
+    sync.finish()
+
+    assert sorted(outcome.result for outcome in outcomes) == ["created"] * 40
+    assert len(right.live("company")) == 40
+    assert len(list(crosswalk.export("company"))) == 40
+    crosswalk.close()
