@@ -21,8 +21,9 @@ from sandbox.common.clock import Clock
 
 from .auth import Authenticator, SandboxCredentials
 from .errors import SoError
+from .http import json_response
 from .models import SuperOfficeModel
-from .routes import SuperOfficeRoutes, json_response
+from .routes import SuperOfficeRoutes
 from .seed import seed_tenant
 from .tenancy import Tenancy
 

@@ -7,7 +7,6 @@ endpoint path (`Cust12345`, or `sod2/Cust12345` after a move); a stale one answe
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -17,38 +16,19 @@ from werkzeug.http import http_date, parse_date
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox.common.app import Operation
 from sandbox.common.clock import parse_timestamp
 
 from .archive import ArchiveQuery, query_archive
 from .auth import Authenticator
 from .errors import BadRequestError, MethodNotAllowedError, SoError
+from .http import View, error_response, json_response, read_json, rule
+from .login import LoginRoutes
 from .models import KINDS, SuperOfficeModel
 from .tenancy import Tenancy
 
-__all__ = ["SuperOfficeRoutes", "json_response"]
+__all__ = ["SuperOfficeRoutes"]
 
 API = "/<path:endpoint>/api/v1"
-View = Callable[..., Response]
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    text = json.dumps(body, ensure_ascii=False)
-    return Response(text, status=status, headers=headers, mimetype="application/json")
-
-
-def error_response(error: SoError) -> Response:
-    return json_response(error.body(), error.status, error.headers())
-
-
-def _read_json(request: Request) -> Any:
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError as failure:
-        raise BadRequestError(f"Request body is not valid JSON: {failure}") from None
 
 
 def _header_moment(request: Request, name: str) -> datetime | None:
@@ -71,10 +51,6 @@ def _select(body: dict[str, Any], select: str | None) -> dict[str, Any]:
         return body
     wanted = {part.strip().split("/")[0].lower() for part in select.split(",")}
     return {k: (v if k.lower() in wanted else None) for k, v in body.items()}
-
-
-def _rule(path: str, method: str, name: str, view: View, *, writes: bool = False) -> Rule:
-    return Rule(path, methods=[method], endpoint=Operation(name, view, writes))
 
 
 class SuperOfficeRoutes:
@@ -100,7 +76,7 @@ class SuperOfficeRoutes:
 
     def build(self) -> Map:
         rules = [*self._entity_rules(), *self._archive_rules(), *self._agent_rules()]
-        rules += self._foreign_key_rules() + self._login_rules()
+        rules += self._foreign_key_rules() + LoginRoutes(self.auth, self.tenancy).rules()
         return Map(rules, strict_slashes=False, merge_slashes=False)
 
     # -- entities ------------------------------------------------------------------------------
@@ -119,13 +95,7 @@ class SuperOfficeRoutes:
                 ("/<int:record_id>", "DELETE", f"Delete{name}", partial(self.delete, kind), True),
             ]
             for suffix, method, op, view, writes in ops:
-                rules.append(
-                    Rule(
-                        path + suffix,
-                        methods=[method],
-                        endpoint=Operation(op, self.tenant(view), writes),
-                    )
-                )
+                rules.append(rule(path + suffix, method, op, self.tenant(view), writes=writes))
         return rules
 
     def archive_list(self, request: Request, provider: str) -> Response:
@@ -153,13 +123,13 @@ class SuperOfficeRoutes:
         return json_response(body, headers={"Last-Modified": http_date(changed)})
 
     def post(self, kind: str, request: Request) -> Response:
-        incoming = _read_json(request)
+        incoming = read_json(request)
         if incoming is None:
             raise BadRequestError("Entity to save is not in request body")
         return self._saved(kind, self.model.save_entity(kind, incoming))
 
     def put(self, kind: str, request: Request, record_id: int) -> Response:
-        incoming = _read_json(request)
+        incoming = read_json(request)
         if incoming is None:
             raise BadRequestError("Entity to save is not in request body")
         since = _header_moment(request, "If-Unmodified-Since")
@@ -169,7 +139,7 @@ class SuperOfficeRoutes:
         if not KINDS[kind].patchable:
             # ASP.NET Web API: no PATCH action on ProductController -> 405 with Allow.
             raise MethodNotAllowedError("PATCH", ["GET", "PUT", "DELETE"])
-        changes = _read_json(request)
+        changes = read_json(request)
         since = _header_moment(request, "If-Unmodified-Since")
         body = self.model.patch_entity(kind, record_id, changes, since)
         return self._saved(kind, _select(body, request.args.get("$select")))
@@ -188,9 +158,7 @@ class SuperOfficeRoutes:
     def _archive_rules(self) -> list[Rule]:
         view = self.tenant(self.archive_provider)
         return [
-            Rule(
-                f"{API}/{word}/<provider>", methods=["GET"], endpoint=Operation("GetArchive", view)
-            )
+            rule(f"{API}/{word}/<provider>", "GET", "GetArchive", view)
             for word in ("Archive", "archive")
         ]
 
@@ -219,17 +187,19 @@ class SuperOfficeRoutes:
             "DeleteQuoteLine": (agent.delete_quote_line, True),
         }
         return [
-            Rule(
+            rule(
                 f"{API}/Agents/Quote/{name}",
-                methods=["POST"],
-                endpoint=Operation(name, self.tenant(partial(self.agent_call, method)), writes),
+                "POST",
+                name,
+                self.tenant(partial(self.agent_call, method)),
+                writes=writes,
             )
             for name, (method, writes) in methods.items()
         ]
 
     def agent_call(self, method: Callable[[dict[str, Any]], Any], request: Request) -> Response:
         """Agent parameters come as a JSON object; query-string parameters count too."""
-        body = _read_json(request)
+        body = read_json(request)
         if body is None:
             body = {}
         if not isinstance(body, dict):
@@ -268,67 +238,19 @@ class SuperOfficeRoutes:
             return Response(status=204)
 
         return [
-            _rule(f"{base}/<identifier>/Key", "POST", "AddForeignKey", save, writes=True),
-            _rule(f"{base}/<identifier>/Key", "PUT", "SaveForeignKey", save, writes=True),
-            _rule(f"{base}/Key/<key>/<table>/<int:record_id>", "GET", "GetKey",
+            rule(f"{base}/<identifier>/Key", "POST", "AddForeignKey", save, writes=True),
+            rule(f"{base}/<identifier>/Key", "PUT", "SaveForeignKey", save, writes=True),
+            rule(f"{base}/Key/<key>/<table>/<int:record_id>", "GET", "GetKey",
                   self.tenant(by_record)),
-            _rule(f"{base}/Key/<key>/<table>", "GET", "GetKeyByValue", self.tenant(by_value)),
-            _rule(f"{base}/<identifier>/Key/<key>/<table>/<int:record_id>", "DELETE",
+            rule(f"{base}/Key/<key>/<table>", "GET", "GetKeyByValue", self.tenant(by_value)),
+            rule(f"{base}/<identifier>/Key/<key>/<table>/<int:record_id>", "DELETE",
                   "DeleteForeignKey", self.tenant(delete), writes=True),
         ]  # fmt: skip
 
     def save_foreign_key(
         self, request: Request, app: str, device: str, identifier: str
     ) -> Response:
-        body = _read_json(request)
+        body = read_json(request)
         return json_response(
             self.model.foreign_keys.save_foreign_key(app, device, identifier, body)
         )
-
-    # -- login host: tickets, tokens, tenant status --------------------------------------------
-
-    def _login_rules(self) -> list[Rule]:
-        return [
-            _rule("/Login/api/PartnerSystemUser/Authenticate", "POST", "Authenticate",
-                  self.authenticate),
-            _rule("/login/common/oauth/tokens", "POST", "OAuthTokens", self.oauth_tokens),
-            _rule("/api/state/<context>", "GET", "TenantStatus", self.tenant_status),
-            _rule("/_superoffice/settings", "GET", "GetSandboxSettings", self.settings),
-            _rule("/_superoffice/settings", "PUT", "PutSandboxSettings", self.settings),
-        ]  # fmt: skip
-
-    def authenticate(self, request: Request) -> Response:
-        try:
-            body = _read_json(request)
-        except SoError:
-            body = None
-        webapi = f"{request.host_url}{self.tenancy.endpoint_path()}/api/"
-        return json_response(self.auth.authenticate_system_user(body, webapi))
-
-    def oauth_tokens(self, request: Request) -> Response:
-        status, body = self.auth.refresh_access_token(request.form.to_dict())
-        return json_response(body, status)
-
-    def tenant_status(self, request: Request, context: str) -> Response:
-        return json_response(self.tenancy.status(context, request.host_url))
-
-    def settings(self, request: Request) -> Response:
-        """Sandbox-only: move the tenant's endpoint prefix, change its state or ticket idle time."""
-        if request.method == "PUT":
-            try:
-                body = _read_json(request) or {}
-                if not isinstance(body, dict):
-                    raise BadRequestError("Settings must be a JSON object")
-                self.tenancy.move(body.get("endpoint_prefix"), body.get("state"))
-                if "ticket_idle_seconds" in body:
-                    self.auth.idle_seconds = float(body["ticket_idle_seconds"])
-            except (SoError, ValueError, TypeError) as failure:
-                error = failure if isinstance(failure, SoError) else BadRequestError(str(failure))
-                return error_response(error)
-        current = {
-            "context": self.tenancy.context,
-            "endpoint_prefix": self.tenancy.prefix,
-            "state": self.tenancy.state,
-            "ticket_idle_seconds": self.auth.idle_seconds,
-        }
-        return json_response(current)
