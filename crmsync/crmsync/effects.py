@@ -26,6 +26,8 @@ class Effects:
         self.crosswalk = crosswalk
         self.destination = destination
         self.run_id = run_id
+        self._held = crosswalk.quarantine.keys(destination.system)
+        self._held_lock = threading.Lock()
 
     def find(self, entity: str, system: str, record_id: str) -> Link | None:
         """The link holding a record."""
@@ -107,6 +109,8 @@ class Effects:
         payload: Mapping[str, Any],
     ) -> None:
         """Put a record in quarantine."""
+        with self._held_lock:
+            self._held.add((entity, *source))
         self.crosswalk.quarantine.put(
             entity=entity,
             source=source,
@@ -118,7 +122,11 @@ class Effects:
         )
 
     def resolve(self, entity: str, source: tuple[str, str]) -> None:
-        """The record went through: clear its quarantine row."""
+        """The record went through: clear its quarantine row (only a write if it has one)."""
+        with self._held_lock:
+            if (entity, *source) not in self._held:
+                return
+            self._held.discard((entity, *source))
         self.crosswalk.quarantine.resolve(entity, source, self.destination.system)
 
 

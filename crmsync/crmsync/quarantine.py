@@ -151,6 +151,15 @@ class Quarantine:
         with self._engine.connect() as connection:
             return [_item(row) for row in connection.execute(query).mappings()]
 
+    def keys(self, destination_system: str) -> set[tuple[str, str, str]]:
+        """(entity, source system, source id) of every row held for a destination."""
+        table = store.quarantine
+        query = sa.select(table.c.entity, table.c.source_system, table.c.source_id).where(
+            table.c.destination_system == destination_system
+        )
+        with self._engine.connect() as connection:
+            return {(row[0], row[1], row[2]) for row in connection.execute(query)}
+
     def count(self, destination_system: str, entity: str, kind: str) -> int:
         """How many rows of one kind wait for `entity` on a destination."""
         table = store.quarantine
