@@ -248,3 +248,24 @@ def test_no_filter_text_makes_the_server_answer_500(
     assert response.status_code in (200, 400)
     if response.status_code == 400:
         assert response.json()["ErrorType"] == "ArchiveQueryException"
+
+
+def test_sale_archive_gives_one_row_per_alternative_when_alternative_columns_are_selected(
+    session: requests.Session, sandbox: RunningSandbox
+) -> None:
+    alternative_columns = ("quoteAlternativeId", "totalPrice", "quoteline/updatedDate")
+    select = "saleId,quote/version/quoteVersionId," + ",".join(
+        f"quote/version/alternative/{column}" for column in alternative_columns
+    )
+    rows = _get(session, sandbox, "Archive/Sale", **{"$select": select})["value"]
+    alternatives = sandbox.records("quote_alternatives")
+    assert sorted(row["quote/version/alternative/quoteAlternativeId"] for row in rows) == sorted(
+        a["_id"] for a in alternatives
+    )
+    by_id = {a["_id"]: a for a in alternatives}
+    for row in rows:
+        alternative = by_id[row["quote/version/alternative/quoteAlternativeId"]]
+        assert row["quote/version/alternative/totalPrice"] == alternative["TotalPrice"]
+        assert row["quote/version/alternative/quoteline/updatedDate"] is not None
+    plain = _get(session, sandbox, "Archive/Sale", **{"$select": "saleId"})["value"]
+    assert len(plain) == len(sandbox.records("sales"))

@@ -144,6 +144,16 @@ def _sale_columns(s: str, q: str) -> dict[str, Column]:
         "quote/connectionId": Column(_json(q, "QuoteConnectionId"), "int"),
         "quote/activeQuoteVersionId": Column(_json(q, "ActiveQuoteVersionId"), "int"),
         "quote/acceptedQuoteAlternativeId": Column(_json(q, "AcceptedQuoteAlternativeId"), "int"),
+        "quote/version/quoteVersionId": Column("v.id", "int"),
+        "quote/version/number": _text("v", "Number"),
+        "quote/version/alternative/quoteAlternativeId": Column("a.id", "int"),
+        "quote/version/alternative/name": _text("a", "Name"),
+        "quote/version/alternative/totalPrice": Column(_json("a", "TotalPrice"), "decimal"),
+        "quote/version/alternative/quoteline/updatedDate": Column(
+            "(SELECT MAX(l.updated) FROM record AS l WHERE l.kind = 'quote_line' "
+            "AND l.parent_id = a.id)",
+            "datetime",
+        ),
         **_udefs(s, "saleUdef", 2),
     }
 
@@ -163,7 +173,15 @@ class Provider:
 
 PERSON_FROM = "record AS p LEFT JOIN record AS c ON c.kind = 'contact' AND c.id = p.parent_id"
 CONTACT_FROM = "record AS c"
-SALE_FROM = "record AS s LEFT JOIN record AS q ON q.kind = 'quote' AND q.parent_id = s.id"
+SALE_FROM = (
+    "record AS s LEFT JOIN record AS q ON q.kind = 'quote' AND q.parent_id = s.id "
+    "LEFT JOIN record AS v ON v.kind = 'quote_version' "
+    "AND v.id = json_extract(q.body, '$.ActiveQuoteVersionId')"
+)
+# Only a query naming alternative columns joins the alternatives: one row per alternative then,
+# as an archive with child columns does (the PrimaryKey repeats).
+ALTERNATIVES_JOIN = " LEFT JOIN record AS a ON a.kind = 'quote_alternative' AND a.parent_id = v.id"
+CHILD_MARKER = "quote/version/alternative/"
 
 PROVIDERS: dict[str, Provider] = {
     provider.name.lower(): provider
@@ -212,6 +230,13 @@ def _int_option(name: str, value: str | None, default: int) -> int:
     return number
 
 
+def _source(provider: Provider, query: ArchiveQuery) -> str:
+    options = " ".join(v for v in (query.select, query.filter, query.orderby) if v).lower()
+    if provider.name == "Sale" and CHILD_MARKER in options:
+        return provider.source + ALTERNATIVES_JOIN
+    return provider.source
+
+
 def query_archive(
     store: Store, provider_name: str, query: ArchiveQuery, url: str
 ) -> dict[str, Any]:
@@ -232,7 +257,7 @@ def query_archive(
     ordering.append(f"{provider.primary_key} ASC")  # a stable order for paging
     sql = (
         f"SELECT {provider.primary_key} AS pk{', ' if expressions else ''}{expressions} "  # noqa: S608 - constants only
-        f"FROM {provider.source} WHERE {provider.condition} AND ({where}) "
+        f"FROM {_source(provider, query)} WHERE {provider.condition} AND ({where}) "
         f"ORDER BY {', '.join(ordering)} LIMIT ? OFFSET ?"
     )
     rows = store.query(sql, [*params, top + 1, skip])
