@@ -95,8 +95,13 @@ class CustomcrmClient:
         self, resource: str, params: Mapping[str, Any] | None = None
     ) -> Iterator[list[dict[str, Any]]]:
         """Each page of a list, following `next_cursor` until it is null."""
+        return self.list_pages_at(self.settings.path(resource), params)
+
+    def list_pages_at(
+        self, path: str, params: Mapping[str, Any] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Each page of the list at `path` (e.g. a quote's lines), following `next_cursor`."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        path = self.settings.path(resource)
         while True:
             body = self.request("GET", path, params=query).json()
             yield list(body.get("items") or [])

@@ -9,7 +9,7 @@ from importlib import resources
 from singer_sdk import SchemaDirectory, Stream, StreamSchema
 
 from tap_customcrm import schemas
-from tap_customcrm.client import CustomcrmStream
+from tap_customcrm.client import CustomcrmStream, wire_timestamp
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
@@ -97,5 +97,20 @@ class QuoteLinesStream(Stream):
             return
         quotes = self._tap.streams["quotes"]
         assert isinstance(quotes, QuotesStream)
-        for line in quotes.take_lines(context["quote_id"]):
-            yield {"quote_id": context["quote_id"], **line}
+        quote_id = context["quote_id"]
+        for line in quotes.take_lines(quote_id):
+            yield {"quote_id": quote_id, **line}
+        if self.config.get("include_deleted_lines") and self.config.get("include_deleted", True):
+            yield from self._deleted_lines(quotes, quote_id)
+
+    def _deleted_lines(self, quotes: QuotesStream, quote_id: str) -> t.Iterable[dict[str, t.Any]]:
+        """A quote's `lines` holds only live lines; deleted ones need their own (opt-in) read."""
+        params: dict[str, t.Any] = {"include_deleted": "true", "limit": 500}
+        since = quotes.get_starting_timestamp(None)
+        if since is not None:
+            params["updated_since"] = wire_timestamp(since)
+        path = f"{quotes.client.settings.path('quotes')}/{quote_id}/lines"
+        for page in quotes.client.list_pages_at(path, params):
+            for line in page:
+                if line.get("deleted_at") is not None:
+                    yield {"quote_id": quote_id, **line}

@@ -57,6 +57,15 @@ class TapCustomcrm(Tap):
             default=True,
             description="Emit soft-deleted records (with `deleted_at`) so deletes can propagate.",
         ),
+        th.Property(
+            "include_deleted_lines",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Also emit deleted quote lines (with `deleted_at`). A quote's `lines` holds only "
+                "live lines, so this costs one extra request per changed quote."
+            ),
+        ),
     ).to_dict()
 
     @cached_property

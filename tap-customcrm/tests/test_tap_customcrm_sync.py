@@ -134,3 +134,28 @@ def test_tap_refuses_a_page_size_out_of_bounds(page_size: int) -> None:
     config = {"api_url": "http://127.0.0.1:9", "api_token": "t", "page_size": page_size}
     with pytest.raises(ConfigValidationError, match="Config validation failed"):
         TapCustomcrm(config=config, parse_env_config=False, validate_config=True)
+
+
+def test_deleted_quote_lines_are_emitted_only_when_asked(
+    fresh_crm: RunningSandbox,
+    tap_config: dict[str, Any],
+    run_tap: Any,
+    crm_client: CustomcrmClient,
+) -> None:
+    first = run_tap(tap_config)
+    line = first.records["quote_lines"][0]
+    crm_client.delete(
+        f"/api/v1/quotes/{line['quote_id']}/lines/{line['id']}", version=line["version"]
+    )
+    fresh_crm.clear_requests()
+
+    quiet = run_tap(tap_config, state=first.state)
+    asked = run_tap({**tap_config, "include_deleted_lines": True}, state=first.state)
+
+    assert line["id"] not in quiet.ids("quote_lines")
+    deleted = [r for r in asked.records["quote_lines"] if r["id"] == line["id"]]
+    assert len(deleted) == 1
+    assert deleted[0]["deleted_at"] is not None
+    assert deleted[0]["quote_id"] == line["quote_id"]
+    lines_reads = fresh_crm.requests()["by_route"].get("GET /api/v1/quotes/{id}/lines")
+    assert lines_reads == len(asked.records["quotes"])
