@@ -380,3 +380,12 @@ def test_unsupported_or_malformed_patches_answer_400(api: Api, ops: Any, message
     contact = _company(api)
     response = api("PATCH", f"Contact/{contact['ContactId']}", json=ops)
     assert (response.status_code, response.json()["ErrorMessage"]) == (400, message)
+
+
+def test_sale_status_must_be_a_sale_status(api: Api) -> None:
+    response = api("POST", "Sale", json={"Heading": "x", "Status": "Won"})
+    assert response.status_code == 400
+    assert (
+        response.json()["ErrorMessage"]
+        == "Status must be one of Open, Sold, Lost, Stalled, not 'Won'"
+    )

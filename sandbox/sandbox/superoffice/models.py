@@ -259,6 +259,8 @@ class SuperOfficeModel:
             names = (body["Firstname"], body["MiddleName"], body["Lastname"])
             body["FullName"] = " ".join(n for n in names if n)
             body["FormalName"] = " ".join(n for n in (body["Title"], body["FullName"]) if n)
+        if kind == "sale":
+            rules.check_sale(body)
         rules.check_lengths(kind, body)
 
     def _write(self, spec: EntityKind, body: dict[str, Any], before: Row | None) -> Row:

@@ -21,6 +21,7 @@ __all__ = [
     "UDEF_KEYS",
     "Resolver",
     "check_lengths",
+    "check_sale",
     "normalise_address",
     "normalise_channels",
     "normalise_custom_fields",
@@ -142,6 +143,18 @@ def check_lengths(kind: str, body: Mapping[str, Any]) -> None:
                 raise FieldLengthError(
                     f"{field}[{index}].Description", len(description), CHANNEL_DESCRIPTION_LIMIT
                 )
+
+
+SALE_STATUSES = ("Open", "Sold", "Lost", "Stalled")
+
+
+def check_sale(body: Mapping[str, Any]) -> None:
+    """Status is the SaleStatus enum; Probability a percentage."""
+    if body.get("Status") not in SALE_STATUSES:
+        given = str(body.get("Status"))[:40]
+        raise BadRequestError(f"Status must be one of {', '.join(SALE_STATUSES)}, not {given!r}")
+    if not 0 <= int(body.get("Probability") or 0) <= 100:
+        raise BadRequestError("Probability must be between 0 and 100")
 
 
 def stripped(field: str, value: str) -> str:
