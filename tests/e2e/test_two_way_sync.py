@@ -1,0 +1,268 @@
+"""The two-way story, one test per user story, through the real `meltano run two-way-sync`.
+
+The stories share one pair of sandboxes and run in file order: the first sync, then one run
+that carries the edits of stories b-g, then an idle run, then a quote line edited in
+SuperOffice, then deletes. Each story edits its own records, so the assertions stay apart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+CRMSYNC = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "crmsync")
+
+
+def digits(value: str | None) -> str:
+    return re.sub(r"\D", "", value or "")
+
+
+def live_cc(crms: Any, resource: str) -> list[dict[str, Any]]:
+    return [r for r in crms.customcrm.records(resource) if not r["deleted_at"]]
+
+
+def live_so(crms: Any, collection: str) -> list[dict[str, Any]]:
+    return [r for r in crms.superoffice.records(collection) if not r["_deleted"]]
+
+
+def so_email(person: dict[str, Any]) -> str:
+    emails = person.get("Emails") or []
+    return str(emails[0]["Value"]).strip().casefold() if emails else ""
+
+
+@pytest.fixture(scope="module")
+def first_sync(crms: Any) -> dict[str, Any]:
+    """Counts before the first run, then the run itself."""
+    before = {
+        "cc_orgs": {digits(c["org_number"]) for c in live_cc(crms, "customers")},
+        "so_orgs": {digits(c["OrgNr"]) for c in live_so(crms, "contacts")},
+        "cc_emails": {c["email"].casefold() for c in live_cc(crms, "contacts") if c["email"]},
+        "so_emails": {so_email(p) for p in live_so(crms, "persons") if so_email(p)},
+    }
+    crms.sync()
+    return before
+
+
+def test_a_first_sync_links_existing_records_and_creates_the_rest(
+    crms: Any, first_sync: dict[str, Any]
+) -> None:
+    shared_orgs = first_sync["cc_orgs"] & first_sync["so_orgs"]
+    all_orgs = first_sync["cc_orgs"] | first_sync["so_orgs"]
+    assert shared_orgs, "the seeds must overlap for matching to be exercised"
+    cc_orgs = [digits(c["org_number"]) for c in live_cc(crms, "customers")]
+    so_orgs = [digits(c["OrgNr"]) for c in live_so(crms, "contacts")]
+    # Every company now exists once on each side: matched ones were linked, not duplicated.
+    assert sorted(cc_orgs) == sorted(so_orgs) == sorted(all_orgs)
+    for customer in live_cc(crms, "customers"):
+        assert crms.linked("company", "customcrm", customer["id"]) is not None
+    all_emails = first_sync["cc_emails"] | first_sync["so_emails"]
+    cc_emails = [c["email"].casefold() for c in live_cc(crms, "contacts") if c["email"]]
+    so_emails = [so_email(p) for p in live_so(crms, "persons") if so_email(p)]
+    assert sorted(cc_emails) == sorted(so_emails) == sorted(all_emails)
+
+
+@pytest.fixture(scope="module")
+def edits(crms: Any, first_sync: dict[str, Any]) -> dict[str, Any]:
+    """Stories b-g: edits made on both sides, then one run."""
+    people = live_cc(crms, "contacts")
+    companies = live_cc(crms, "customers")
+    b_person, c_person, e_person = people[0], people[1], people[2]
+    d_company = companies[0]
+    so_id = {p["id"]: crms.linked("person", "customcrm", p["id"]) for p in people[:3]}
+    d_so_company = crms.linked("company", "customcrm", d_company["id"])
+
+    # (b) Customcrm edit.
+    crms.cc_patch(f"contacts/{b_person['id']}", {"title": "Head of Integrations"})
+    # (c) SuperOffice edit.
+    crms.so("PATCH", f"Person/{so_id[c_person['id']]}", json={"Title": "Chief Revenue Officer"})
+    # (d) different fields of one pair: phone in Customcrm, name in SuperOffice.
+    crms.cc_patch(f"customers/{d_company['id']}", {"phone": "+47 22 33 44 55"})
+    crms.so("PATCH", f"Contact/{d_so_company}", json={"Name": "Renamed In SuperOffice AS"})
+    # (e) the same field on both sides; SuperOffice edits last, so the newer change wins.
+    crms.cc_patch(f"contacts/{e_person['id']}", {"title": "Title From Customcrm"})
+    crms.so("PATCH", f"Person/{so_id[e_person['id']]}", json={"Title": "Title From SuperOffice"})
+    # (f) a new company and its person, created in SuperOffice.
+    new_company = crms.so_json(
+        "POST", "Contact", json={"Name": "Fjordline Nyskaping AS", "OrgNr": "915 623 404"}
+    )
+    new_person = crms.so_json(
+        "POST",
+        "Person",
+        json={
+            "Firstname": "Ingrid",
+            "Lastname": "Nyhus",
+            "Contact": {"ContactId": new_company["ContactId"]},
+            "Emails": [{"Value": "ingrid.nyhus@fjordline-nyskaping.no"}],
+        },
+    )
+    # (g) a new quote in Customcrm whose lines refer to products.
+    products = live_cc(crms, "products")[:2]
+    quote = crms.cc(
+        "POST",
+        "quotes",
+        json={
+            "customer_id": d_company["id"],
+            "title": "Headsets for the support desk",
+            "status": "draft",
+            "currency": "NOK",
+        },
+    ).json()
+    for position, product in enumerate(products, start=1):
+        crms.cc(
+            "POST",
+            f"quotes/{quote['id']}/lines",
+            json={
+                "product_id": product["id"],
+                "quantity": 3 * position,
+                "unit_price": product["unit_price"],
+                "position": position,
+            },
+        )
+    crms.sync()
+    return {
+        "b": b_person, "c": c_person, "e": e_person, "so_id": so_id,
+        "d": d_company, "d_so": d_so_company,
+        "f_company": new_company, "f_person": new_person,
+        "g_quote": quote, "g_products": products,
+    }  # fmt: skip
+
+
+def test_b_an_edit_in_customcrm_appears_in_superoffice(crms: Any, edits: dict[str, Any]) -> None:
+    person = crms.so_json("GET", f"Person/{edits['so_id'][edits['b']['id']]}")
+    assert person["Title"] == "Head of Integrations"
+
+
+def test_c_an_edit_in_superoffice_appears_in_customcrm(crms: Any, edits: dict[str, Any]) -> None:
+    contact = crms.cc("GET", f"contacts/{edits['c']['id']}").json()
+    assert contact["title"] == "Chief Revenue Officer"
+
+
+def test_d_edits_of_different_fields_on_both_sides_are_both_kept(
+    crms: Any, edits: dict[str, Any]
+) -> None:
+    customer = crms.cc("GET", f"customers/{edits['d']['id']}").json()
+    company = crms.so_json("GET", f"Contact/{edits['d_so']}")
+    assert customer["phone"] == "+47 22 33 44 55"
+    assert customer["name"] == "Renamed In SuperOffice AS"
+    assert company["Name"] == "Renamed In SuperOffice AS"
+    assert company["Phones"][0]["Value"] == "+47 22 33 44 55"
+
+
+def test_e_the_same_field_edited_on_both_sides_is_a_recorded_conflict_won_by_the_newer(
+    crms: Any, edits: dict[str, Any]
+) -> None:
+    contact = crms.cc("GET", f"contacts/{edits['e']['id']}").json()
+    person = crms.so_json("GET", f"Person/{edits['so_id'][edits['e']['id']]}")
+    assert contact["title"] == person["Title"] == "Title From SuperOffice"
+    listed = subprocess.run(
+        [CRMSYNC, "conflicts", "--crosswalk", crms.crosswalk_url, "--json", "--entity", "person"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    so_person = edits["so_id"][edits["e"]["id"]]
+    conflicts = [
+        c
+        for c in json.loads(listed.stdout)
+        if c["entity"] == "person" and c["field"] == "title"
+        and {c["source_id"], c["destination_id"]} == {edits["e"]["id"], so_person}
+    ]  # fmt: skip
+    assert conflicts, "the conflict must be recorded"
+    values = {"Title From SuperOffice", "Title From Customcrm"}
+    assert any(
+        c["winner"] == "superoffice" and c["rule"] == "newer_wins"
+        and {c["theirs"], c["ours"]} == values
+        for c in conflicts
+    ), conflicts  # fmt: skip
+
+
+def test_f_a_new_company_and_its_person_arrive_under_the_right_parent(
+    crms: Any, edits: dict[str, Any]
+) -> None:
+    company_id = crms.linked("company", "superoffice", edits["f_company"]["ContactId"])
+    person_id = crms.linked("person", "superoffice", edits["f_person"]["PersonId"])
+    assert company_id
+    assert person_id
+    customer = crms.cc("GET", f"customers/{company_id}").json()
+    contact = crms.cc("GET", f"contacts/{person_id}").json()
+    assert customer["name"] == "Fjordline Nyskaping AS"
+    assert contact["email"] == "ingrid.nyhus@fjordline-nyskaping.no"
+    assert contact["customer_id"] == company_id
+
+
+def test_g_a_new_quote_builds_the_sale_and_quote_chain_in_superoffice(
+    crms: Any, edits: dict[str, Any]
+) -> None:
+    alternative_id = crms.linked("quote", "customcrm", edits["g_quote"]["id"])
+    assert alternative_id is not None
+    alternative = crms.so_json(
+        "POST", f"Agents/Quote/GetQuoteAlternative?quoteAlternativeId={alternative_id}", json={}
+    )
+    lines = crms.so_json(
+        "POST", "Agents/Quote/GetQuoteLines", json={"QuoteAlternativeId": int(alternative_id)}
+    )
+    codes = {crms.so_json("GET", f"Product/{crms.linked('product', 'customcrm', p['id'])}")[
+        "ERPProductKey"] for p in edits["g_products"]}  # fmt: skip
+    assert {line["ERPProductKey"] for line in lines} == codes
+    assert sorted(line["Quantity"] for line in lines) == [3.0, 6.0]
+    assert alternative["QuoteVersionId"]
+    version = crms.so_json(
+        "POST",
+        "Agents/Quote/GetQuoteVersion",
+        json={"QuoteVersionId": alternative["QuoteVersionId"]},
+    )
+    quote = crms.so_json(
+        "POST", "Agents/Quote/GetQuoteEntity", json={"QuoteId": version["QuoteId"]}
+    )
+    sale = crms.so_json("GET", f"Sale/{quote['SaleId']}")
+    assert sale["Heading"] == "Headsets for the support desk"
+    assert str(sale["Contact"]["ContactId"]) == edits["d_so"]
+
+
+def test_h_a_run_with_no_changes_writes_nothing(crms: Any, edits: dict[str, Any]) -> None:
+    crms.customcrm.clear_requests()
+    crms.superoffice.clear_requests()
+    crms.sync()
+    assert crms.customcrm.requests()["writes"] == 0, crms.customcrm.requests()
+    assert crms.superoffice.requests()["writes"] == 0, crms.superoffice.requests()
+
+
+def test_g_a_quote_line_edited_in_superoffice_shows_up_in_customcrm(
+    crms: Any, edits: dict[str, Any]
+) -> None:
+    alternative_id = int(crms.linked("quote", "customcrm", edits["g_quote"]["id"]))
+    lines = crms.so_json(
+        "POST", "Agents/Quote/GetQuoteLines", json={"QuoteAlternativeId": alternative_id}
+    )
+    line = {**lines[0], "Quantity": 42.0}
+    crms.so_json("POST", "Agents/Quote/SaveQuoteLine", json=line)
+    crms.sync()
+    cc_line_id = crms.linked("quote_line", "superoffice", line["QuoteLineId"])
+    quote = crms.cc("GET", f"quotes/{edits['g_quote']['id']}").json()
+    assert {ln["id"]: ln["quantity"] for ln in quote["lines"]}[cc_line_id] == 42.0
+
+
+def test_i_a_delete_follows_the_policy_and_a_mass_delete_trips_the_breaker(
+    crms: Any, edits: dict[str, Any]
+) -> None:
+    customers = live_cc(crms, "customers")
+    doomed = customers[-1]
+    so_company = crms.linked("company", "customcrm", doomed["id"])
+    crms.cc("DELETE", f"customers/{doomed['id']}")
+    crms.sync()
+    assert {c["_id"]: c["_deleted"] for c in crms.superoffice.records("contacts")}[int(so_company)]
+
+    survivors = live_cc(crms, "customers")
+    for customer in survivors[: len(survivors) // 2]:
+        crms.cc("DELETE", f"customers/{customer['id']}")
+    crms.superoffice.clear_requests()
+    tripped = crms.sync(expect_success=False, TARGET_SUPEROFFICE_MIN_DELETES_FOR_BREAKER="3")
+    assert tripped.returncode != 0
+    assert "circuit breaker" in (tripped.stdout + tripped.stderr).lower()
+    still_there = {c["_id"]: c["_deleted"] for c in crms.superoffice.records("contacts")}
+    for customer in survivors[: len(survivors) // 2]:
+        assert not still_there[int(crms.linked("company", "customcrm", customer["id"]))]
