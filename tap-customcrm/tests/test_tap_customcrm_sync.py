@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from customcrm_client import CustomcrmClient, CustomcrmSystemicError
+from customcrm_client import CustomcrmClient, CustomcrmRejectedError, CustomcrmSystemicError
 from sandbox.testing import RunningSandbox
 from singer_sdk.exceptions import ConfigValidationError
 from tap_customcrm.tap import TapCustomcrm
@@ -159,3 +159,31 @@ def test_deleted_quote_lines_are_emitted_only_when_asked(
     assert deleted[0]["quote_id"] == line["quote_id"]
     lines_reads = fresh_crm.requests()["by_route"].get("GET /api/v1/quotes/{id}/lines")
     assert lines_reads == len(asked.records["quotes"])
+
+
+def test_start_date_limits_a_first_run(
+    fresh_crm: RunningSandbox, tap_config: dict[str, Any], run_tap: Any
+) -> None:
+    future = run_tap({**tap_config, "start_date": "2999-01-01T00:00:00Z"})
+    past = run_tap({**tap_config, "start_date": "2000-01-01T00:00:00Z"})
+
+    assert sum(len(records) for records in future.records.values()) == 0
+    assert set(past.ids("customers")) == api_ids(fresh_crm, "customers")
+
+
+def test_a_wrong_path_prefix_stops_with_the_apis_404(
+    fresh_crm: RunningSandbox, tap_config: dict[str, Any], run_tap: Any
+) -> None:
+    with pytest.raises(CustomcrmRejectedError, match=r"^404 ") as caught:
+        run_tap({**tap_config, "path_prefix": "/api/v9"})
+    assert caught.value.status == 404
+
+
+def test_resource_paths_point_a_stream_elsewhere(
+    fresh_crm: RunningSandbox, tap_config: dict[str, Any], run_tap: Any
+) -> None:
+    output = run_tap({**tap_config, "resource_paths": {"products": "/customers"}})
+
+    assert output.ids("products") == output.ids("customers")
+    assert fresh_crm.requests()["by_route"]["GET /api/v1/customers"] == 2
+    assert "GET /api/v1/products" not in fresh_crm.requests()["by_route"]
