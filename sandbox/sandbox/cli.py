@@ -20,12 +20,12 @@ from sandbox.common.app import SandboxApp
 from sandbox.common.registry import EMULATORS, create_emulator
 from sandbox.common.server import serve
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - the documented token of a local emulator
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crm-sandbox", description="Run a local CRM API emulator."
     )
@@ -45,7 +45,7 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.seed < 0 or args.seed_value < 0:
         print("crm-sandbox: --seed and --seed-value must not be negative", file=sys.stderr)
         return 2
