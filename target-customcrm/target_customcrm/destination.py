@@ -37,6 +37,7 @@ class CustomcrmDestination:
         self.client = client
         self._lock = threading.Lock()
         self._line_quotes: dict[str, str] = {}
+        self._lines_indexed = False
         self._names: dict[str, list[str]] | None = None
 
     # Reads -----------------------------------------------------------------------------------
@@ -159,7 +160,9 @@ class CustomcrmDestination:
         """
         with self._lock:
             unknown = [line_id for line_id in ids if line_id not in self._line_quotes]
-        if unknown:
+            scan = bool(unknown) and not self._lines_indexed
+            self._lines_indexed = self._lines_indexed or scan
+        if scan:
             self._index_lines()
         with self._lock:
             quote_ids = {self._line_quotes[i] for i in ids if i in self._line_quotes}
@@ -169,7 +172,26 @@ class CustomcrmDestination:
             for line in _lines_of(quote):
                 if str(line["id"]) in wanted:
                     found[str(line["id"])] = ours_from("quote_line", line)
+        for line_id in sorted(wanted - set(found)):
+            deleted = self._read_deleted_line(line_id)
+            if deleted is not None:
+                found[line_id] = deleted
         return found
+
+    def _read_deleted_line(self, line_id: str) -> Ours | None:
+        """A known line missing from its quote's (live-only) `lines`: read it by id, so crmsync
+        sees it deleted rather than gone (one request, only for such lines)."""
+        with self._lock:
+            quote_id = self._line_quotes.get(line_id)
+        if quote_id is None:
+            return None
+        try:
+            response = self.client.request("GET", f"{self._lines_path(quote_id)}/{line_id}")
+        except RecordRejectedError as error:
+            if error.status == 404:
+                return None
+            raise
+        return ours_from("quote_line", {"quote_id": quote_id, **response.json()})
 
     def _find_line_by_correlation(self, correlation_key: str) -> Ours | None:
         """Scan the quotes for a line carrying the key (only after a crash, so rare)."""
@@ -183,7 +205,7 @@ class CustomcrmDestination:
         return None
 
     def _index_lines(self) -> None:
-        """Learn every line's quote in one paged scan of the quotes."""
+        """Learn every line's quote in one paged scan of the quotes (once per run)."""
         index: dict[str, str] = {}
         params = {"include_deleted": "true", "limit": str(MAX_IDS_PER_READ)}
         for page in self.client.list_pages("quotes", params):

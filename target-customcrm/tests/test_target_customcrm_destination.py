@@ -156,7 +156,8 @@ def test_quote_lines_are_created_read_updated_and_deleted_under_their_quote(
     assert found is not None
     assert found.id == line.id
     assert updated.values["quantity"] == 4
-    assert line.id not in fresh.fetch("quote_line", [line.id])
+    assert fresh.fetch("quote_line", [line.id])[line.id].deleted is True
+    assert fresh.fetch("quote_line", ["qln_999999"]) == {}
 
 
 def test_a_quote_line_cannot_move_to_another_quote(
