@@ -38,6 +38,7 @@ class CustomcrmDestination:
         self._lock = threading.Lock()
         self._line_quotes: dict[str, str] = {}
         self._lines_indexed = False
+        self._scan_lock = threading.Lock()
         self._names: dict[str, list[str]] | None = None
 
     # Reads -----------------------------------------------------------------------------------
@@ -160,10 +161,11 @@ class CustomcrmDestination:
         """
         with self._lock:
             unknown = [line_id for line_id in ids if line_id not in self._line_quotes]
-            scan = bool(unknown) and not self._lines_indexed
-            self._lines_indexed = self._lines_indexed or scan
-        if scan:
-            self._index_lines()
+        if unknown:
+            with self._scan_lock:  # other threads wait for the one scan instead of missing lines
+                if not self._lines_indexed:
+                    self._index_lines()
+                    self._lines_indexed = True
         with self._lock:
             quote_ids = {self._line_quotes[i] for i in ids if i in self._line_quotes}
         wanted = set(ids)
