@@ -285,3 +285,18 @@ def test_secrets_never_appear_in_error_messages(sandbox: RunningSandbox) -> None
     assert "wrong-secret-value" not in answer["ErrorMessage"]
     response = _person(sandbox, {"Authorization": "Bearer leaked-token-value"})
     assert "leaked-token-value" not in response.text
+
+
+def test_the_ticket_jwt_verifies_against_the_published_jwks(
+    sandbox: RunningSandbox, key: rsa.RSAPrivateKey
+) -> None:
+    answer = _authenticate(sandbox, SignedSystemToken=_signed(sandbox.token, key))
+    keys = requests.get(f"{sandbox.url}/login/.well-known/jwks", timeout=30).json()["keys"]
+    header = jwt.get_unverified_header(answer["Token"])
+    published = next(k for k in keys if k["kid"] == header["kid"])
+    public = jwt.PyJWK(published).key
+    claims = jwt.decode(
+        answer["Token"], public, algorithms=["RS256"], audience="spn:sandbox-client"
+    )
+    assert claims["iss"] == "SuperOffice AS"
+    assert claims[TICKET_CLAIM].startswith("7T:")

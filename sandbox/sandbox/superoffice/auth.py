@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import json
 import secrets
 import threading
 import time
@@ -28,6 +29,7 @@ import jwt
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from jwt.algorithms import RSAAlgorithm
 
 from .errors import UnauthorizedError
 
@@ -37,6 +39,7 @@ TICKET_CLAIM = "http://schemes.superoffice.net/identity/ticket"
 CLAIMS = "http://schemes.superoffice.net/identity/"
 SIGNATURE_WINDOW = timedelta(minutes=15)
 ACCESS_TOKEN_SECONDS = 3600
+SIGNING_KEY_ID = "sandbox-signing-key"
 
 
 @dataclass(frozen=True)
@@ -125,12 +128,21 @@ class Authenticator:
                 return "SignedSystemToken signature does not verify"
         return None
 
-    def _jwt(self, ticket: str, webapi_url: str) -> str:
-        """An RS256 JWT like the real one; its key is made per sandbox on first use."""
+    def _key(self) -> rsa.RSAPrivateKey:
+        """The token-signing key, made per sandbox on first use."""
         with self._lock:
             if self._signing_key is None:
                 self._signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            key = self._signing_key
+            return self._signing_key
+
+    def jwks(self) -> dict[str, Any]:
+        """The public half of the signing key as a JWK set (`/login/.well-known/jwks`)."""
+        jwk = json.loads(RSAAlgorithm.to_jwk(self._key().public_key()))
+        return {"keys": [{**jwk, "kid": SIGNING_KEY_ID, "use": "sig", "alg": "RS256"}]}
+
+    def _jwt(self, ticket: str, webapi_url: str) -> str:
+        """An RS256 JWT like the real one, verifiable against `jwks()`."""
+        key = self._key()
         issued = int(self._now())
         claims = {
             "iss": "SuperOffice AS",
@@ -144,7 +156,7 @@ class Authenticator:
             CLAIMS + "webapi_url": webapi_url,
             CLAIMS + "is_administrator": "False",
         }
-        return jwt.encode(claims, key, algorithm="RS256")
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": SIGNING_KEY_ID})
 
     def refresh_access_token(self, form: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
         """The OAuth token endpoint, refresh-token grant only (no rotation, like SuperOffice)."""

@@ -27,6 +27,7 @@ class LoginRoutes:
                   self.authenticate),
             rule("/login/common/oauth/tokens", "POST", "OAuthTokens", self.oauth_tokens),
             rule("/api/state/<context>", "GET", "TenantStatus", self.tenant_status),
+            rule("/login/.well-known/jwks", "GET", "Jwks", self.jwks),
             rule("/_superoffice/settings", "GET", "GetSandboxSettings", self.settings),
             rule("/_superoffice/settings", "PUT", "PutSandboxSettings", self.settings),
         ]  # fmt: skip
@@ -42,6 +43,9 @@ class LoginRoutes:
     def oauth_tokens(self, request: Request) -> Response:
         status, body = self.auth.refresh_access_token(request.form.to_dict())
         return json_response(body, status)
+
+    def jwks(self, request: Request) -> Response:
+        return json_response(self.auth.jwks())
 
     def tenant_status(self, request: Request, context: str) -> Response:
         return json_response(self.tenancy.status(context, request.host_url))
