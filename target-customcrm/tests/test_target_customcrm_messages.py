@@ -219,3 +219,48 @@ def test_references_follow_links_and_a_missing_parent_is_deferred(
     assert [(i.entity, i.source_id, i.kind) for i in quarantined(config)] == [
         ("person", "p2", "deferred")
     ]
+
+
+def mapped_schema(stream: str) -> dict[str, Any]:
+    """The tap's schema plus the sync metadata a mapper adds (docs/sync-contract.md)."""
+    return schema_message(
+        stream,
+        _source_system={"type": ["string", "null"]},
+        _source_id={"type": ["string", "null"]},
+        _source_version={"type": ["string", "null"]},
+        _source_deleted={"type": ["boolean", "null"]},
+    )
+
+
+def mapped_product(source_id: str, version: str, *, deleted: bool = False, **values: Any) -> Any:
+    return record(
+        "products",
+        id=source_id,
+        _source_system="superoffice",
+        _source_id=source_id,
+        _source_version=version,
+        _source_deleted=deleted,
+        **values,
+    )
+
+
+def test_mapped_records_link_by_source_id_and_their_deletion_soft_deletes(
+    crm: RunningSandbox, config: dict[str, Any]
+) -> None:
+    values = {"sku": "SO-7", "name": "Support", "unit_price": 120.5}
+    run_target(
+        config,
+        [mapped_schema("products"), mapped_product("7", "2026-11-01T10:00:00Z", **values)],
+    )
+    run_target(
+        config,
+        [
+            mapped_schema("products"),
+            mapped_product("7", "2026-11-03T10:00:00Z", deleted=True, **values),
+        ],
+    )
+
+    stored = crm.records("products")
+    assert [(row["sku"], row["unit_price"]) for row in stored] == [("SO-7", 120.5)]
+    assert stored[0]["deleted_at"] is not None
+    assert stored[0]["external_ids"]["crmsync"]
