@@ -300,3 +300,29 @@ def test_the_ticket_jwt_verifies_against_the_published_jwks(
     )
     assert claims["iss"] == "SuperOffice AS"
     assert claims[TICKET_CLAIM].startswith("7T:")
+
+
+def test_a_tenant_in_maintenance_answers_503_and_says_so_in_its_status(
+    sandbox: RunningSandbox,
+) -> None:
+    requests.put(
+        f"{sandbox.url}/_superoffice/settings", json={"state": "OfflineMaintenance"}, timeout=30
+    )
+    state = requests.get(f"{sandbox.url}/api/state/Cust12345", timeout=30).json()
+    assert (state["State"], state["IsRunning"]) == ("OfflineMaintenance", False)
+    response = _person(sandbox, {"Authorization": f"Bearer {sandbox.token}"})
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "60")
+    assert (
+        response.json()["ErrorMessage"]
+        == "Tenant Cust12345 is not running (state OfflineMaintenance)"
+    )
+
+
+def test_an_unknown_tenant_state_is_refused_by_the_settings_call(sandbox: RunningSandbox) -> None:
+    response = requests.put(
+        f"{sandbox.url}/_superoffice/settings", json={"state": "Asleep"}, timeout=30
+    )
+    assert response.status_code == 400
+    assert response.json()["ErrorMessage"].startswith(
+        "state must be one of Unknown, Provisioning, Running"
+    )

@@ -12,7 +12,8 @@ SoError
 ├── MethodNotAllowedError    405 e.g. PATCH on Product
 ├── PatchTestFailedError     409 a JSON Patch `test` operation failed
 ├── PreconditionFailedError  412 changed since If-Unmodified-Since
-└── MisdirectedRequestError  421 tenant called on the wrong host or prefix
+├── MisdirectedRequestError  421 tenant called on the wrong host or prefix
+└── TenantUnavailableError   503 the tenant is not Running (maintenance, suspended, ...)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "PatchTestFailedError",
     "PreconditionFailedError",
     "SoError",
+    "TenantUnavailableError",
     "UnauthorizedError",
 ]
 
@@ -133,3 +135,17 @@ class MisdirectedRequestError(SoError):
 
     def __init__(self) -> None:
         super().__init__("Wrong subdomain used to access tenant")
+
+
+class TenantUnavailableError(SoError):
+    """Chosen shape: the docs list tenant states but not what the API answers meanwhile."""
+
+    status = 503
+    error_type = "TenantUnavailable"
+    source = "SuperOffice.Online.Routing"
+
+    def __init__(self, context: str, state: str) -> None:
+        super().__init__(f"Tenant {context} is not running (state {state})")
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "60"}

@@ -13,7 +13,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .errors import MisdirectedRequestError, NotFoundError
+from .errors import MisdirectedRequestError, NotFoundError, TenantUnavailableError
 
 __all__ = ["STATES", "Tenancy"]
 
@@ -63,12 +63,15 @@ class Tenancy:
         return f"{prefix}/{self.context}" if prefix else self.context
 
     def check(self, endpoint: str) -> None:
-        """421 when the tenant is addressed through a stale endpoint; 404 for another tenant."""
+        """421 through a stale endpoint, 404 for another tenant, 503 while not Running."""
         segments = endpoint.strip("/").split("/")
         if segments[-1].lower() != self.context.lower():
             raise NotFoundError(f"Tenant '{segments[-1][:40]}' not found")
         if endpoint.strip("/").lower() != self.endpoint_path().lower():
             raise MisdirectedRequestError()
+        state = self.state
+        if state != "Running":
+            raise TenantUnavailableError(self.context, state)
 
     def status(self, context: str, host_url: str) -> dict[str, Any]:
         """The body of `GET /api/state/{ctx}`."""
