@@ -64,7 +64,9 @@ class QuotesStream(CustomcrmStream):
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         """Keep the lines for the child stream; the quote record itself stays flat."""
-        self.pending_lines[row["id"]] = list(row.pop("lines", None) or [])
+        lines = list(row.pop("lines", None) or [])
+        if any(child.selected for child in self.child_streams):
+            self.pending_lines[row["id"]] = lines
         return row
 
     @override

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from typing import Any
 
 import pytest
 from customcrm_client import CustomcrmClient, CustomcrmRejectedError, CustomcrmSystemicError
 from sandbox.testing import RunningSandbox
 from singer_sdk.exceptions import ConfigValidationError
+from tap_customcrm.streams import QuotesStream
 from tap_customcrm.tap import TapCustomcrm
 
 STREAMS = ["customers", "contacts", "products", "quotes", "quote_lines"]
@@ -187,3 +190,16 @@ def test_resource_paths_point_a_stream_elsewhere(
     assert output.ids("products") == output.ids("customers")
     assert fresh_crm.requests()["by_route"]["GET /api/v1/customers"] == 2
     assert "GET /api/v1/products" not in fresh_crm.requests()["by_route"]
+
+
+def test_quotes_alone_hold_no_lines_in_memory_when_quote_lines_is_deselected(
+    fresh_crm: RunningSandbox, tap_config: dict[str, Any]
+) -> None:
+    tap = TapCustomcrm(config=tap_config, parse_env_config=False)
+    tap.streams["quote_lines"].selected = False
+    with contextlib.redirect_stdout(io.StringIO()):
+        tap.sync_all()
+
+    quotes = tap.streams["quotes"]
+    assert isinstance(quotes, QuotesStream)
+    assert quotes.pending_lines == {}
