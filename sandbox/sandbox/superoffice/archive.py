@@ -250,34 +250,38 @@ def query_archive(
     order = parse_orderby(query.orderby, columns)
     top = min(_int_option("$top", query.top, MAX_TOP), MAX_TOP)
     skip = _int_option("$skip", query.skip, 0)
-    expressions = ", ".join(
-        f"{columns[name].sql} AS c{index}" for index, name in enumerate(selected)
+    expressions = "".join(
+        f", {columns[name].sql} AS c{index}" for index, name in enumerate(selected)
     )
     ordering = [f"{columns[name].sql} {'ASC' if asc else 'DESC'}" for name, asc in order]
     ordering.append(f"{provider.primary_key} ASC")  # a stable order for paging
     sql = (
-        f"SELECT {provider.primary_key} AS pk{', ' if expressions else ''}{expressions} "  # noqa: S608 - constants only
+        f"SELECT {provider.primary_key} AS pk{expressions} "  # noqa: S608 - constants only
         f"FROM {_source(provider, query)} WHERE {provider.condition} AND ({where}) "
         f"ORDER BY {', '.join(ordering)} LIMIT ? OFFSET ?"
     )
     rows = store.query(sql, [*params, top + 1, skip])
-    more = len(rows) > top
-    value = []
-    for row in rows[:top]:
-        item: dict[str, Any] = {"PrimaryKey": row["pk"], "EntityName": provider.entity_name}
-        for index, name in enumerate(selected):
-            cell = row[f"c{index}"]
-            item[name] = bool(cell) if columns[name].type == "bool" and cell is not None else cell
-        value.append(item)
-    base = url.split("/api/v1/")[0] + "/api/v1/"
-    next_link = None
-    if more:
-        options = {k: v for k, v in (("$select", query.select), ("$filter", query.filter),
-                                     ("$orderby", query.orderby)) if v}  # fmt: skip
-        options.update({"$top": str(top), "$skip": str(skip + top)})
-        next_link = url.split("?")[0] + "?" + urlencode(options)
+    value = [_render(row, provider, selected, columns) for row in rows[:top]]
     return {
-        "odata.metadata": base + "Archive/$metadata",
-        "odata.nextLink": next_link,
+        "odata.metadata": url.split("/api/v1/")[0] + "/api/v1/Archive/$metadata",
+        "odata.nextLink": _next_link(url, query, top, skip) if len(rows) > top else None,
         "value": value,
     }
+
+
+def _render(
+    row: Any, provider: Provider, selected: list[str], columns: dict[str, Column]
+) -> dict[str, Any]:
+    item: dict[str, Any] = {"PrimaryKey": row["pk"], "EntityName": provider.entity_name}
+    for index, name in enumerate(selected):
+        cell = row[f"c{index}"]
+        item[name] = bool(cell) if columns[name].type == "bool" and cell is not None else cell
+    return item
+
+
+def _next_link(url: str, query: ArchiveQuery, top: int, skip: int) -> str:
+    """The same query, `$skip` advanced by one page."""
+    given = (("$select", query.select), ("$filter", query.filter), ("$orderby", query.orderby))
+    options = {name: value for name, value in given if value}
+    options.update({"$top": str(top), "$skip": str(skip + top)})
+    return url.split("?")[0] + "?" + urlencode(options)
