@@ -7,6 +7,7 @@ Each module gets fresh sandboxes, a fresh Meltano system database (state) and a 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -111,6 +112,16 @@ class TwoCrms:
         return self.so(method, path, **kwargs).json()
 
     # -- what the sync knows ------------------------------------------------------------------
+
+    def quarantine(self) -> list[dict[str, Any]]:
+        """Everything the sync holds back (deferred, rejected, ambiguous, held deletes)."""
+        listed = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "crmsync"), "quarantine", "list", "--json"],
+            env={**os.environ, "CRMSYNC_CROSSWALK_URL": self.crosswalk_url},
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        items: list[dict[str, Any]] = json.loads(listed.stdout)
+        return items
 
     def linked(self, entity: str, system: str, record_id: object) -> str | None:
         """The id on the other side of the record linked to `record_id` on `system`."""

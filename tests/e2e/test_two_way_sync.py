@@ -62,9 +62,27 @@ def test_a_first_sync_links_existing_records_and_creates_the_rest(
     for customer in live_cc(crms, "customers"):
         assert crms.linked("company", "customcrm", customer["id"]) is not None
     all_emails = first_sync["cc_emails"] | first_sync["so_emails"]
+    cc_codes = sorted(p["sku"].casefold() for p in live_cc(crms, "products"))
+    so_codes = sorted(p["Code"].casefold() for p in live_so(crms, "products"))
+    assert cc_codes == so_codes
+    assert len(set(cc_codes)) == len(cc_codes)
     cc_emails = [c["email"].casefold() for c in live_cc(crms, "contacts") if c["email"]]
     so_emails = [so_email(p) for p in live_so(crms, "persons") if so_email(p)]
     assert sorted(cc_emails) == sorted(so_emails) == sorted(all_emails)
+
+
+def test_a_first_sync_carries_every_quote_and_line_both_ways(
+    crms: Any, first_sync: dict[str, Any]
+) -> None:
+    report = crms.quarantine()
+    assert report == [], report
+    cc_quotes = live_cc(crms, "quotes")
+    for quote in cc_quotes:
+        assert crms.linked("quote", "customcrm", quote["id"]) is not None, quote["id"]
+        for line in quote["lines"]:
+            assert crms.linked("quote_line", "customcrm", line["id"]) is not None, line["id"]
+    so_alternatives = crms.superoffice.records("quote_alternatives")
+    assert len(so_alternatives) == len(cc_quotes)
 
 
 @pytest.fixture(scope="module")
