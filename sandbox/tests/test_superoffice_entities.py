@@ -389,3 +389,16 @@ def test_sale_status_must_be_a_sale_status(api: Api) -> None:
         response.json()["ErrorMessage"]
         == "Status must be one of Open, Sold, Lost, Stalled, not 'Won'"
     )
+
+
+def test_if_modified_since_with_an_iso_moment_compares_at_full_precision(api: Api) -> None:
+    contact = _company(api)
+    path = f"Contact/{contact['ContactId']}"
+    assert (
+        api("GET", path, headers={"If-Modified-Since": contact["UpdatedDate"]}).status_code == 304
+    )
+    changed = api("PATCH", path, json={"Department": "Nord"}).json()["UpdatedDate"]
+    assert changed > contact["UpdatedDate"]
+    assert (
+        api("GET", path, headers={"If-Modified-Since": contact["UpdatedDate"]}).status_code == 200
+    )

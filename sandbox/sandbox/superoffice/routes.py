@@ -45,6 +45,11 @@ def _header_moment(request: Request, name: str) -> datetime | None:
     return moment
 
 
+def _not_after(changed: datetime, since: datetime) -> bool:
+    """`changed <= since`, at whole seconds when `since` came as an HTTP date."""
+    return (changed.replace(microsecond=0) if since.microsecond == 0 else changed) <= since
+
+
 def _select(body: dict[str, Any], select: str | None) -> dict[str, Any]:
     """`?$select=` on an entity: unlisted top-level properties are nulled out."""
     if not select:
@@ -115,7 +120,7 @@ class SuperOfficeRoutes:
     def get(self, kind: str, request: Request, record_id: int) -> Response:
         body, changed = self.model.get_entity(kind, record_id)
         since = _header_moment(request, "If-Modified-Since")
-        if since is not None and changed.replace(microsecond=0) <= since:
+        if since is not None and _not_after(changed, since):
             return Response(status=304, headers={"Last-Modified": http_date(changed)})
         if request.args.get("fk", "").lower() == "true" and "ExtraFields" in body:
             body["ExtraFields"] = self.model.foreign_keys.keys_of_record(kind, record_id)
