@@ -3,6 +3,7 @@
 from customcrm_client.auth import TokenAuth
 from customcrm_client.client import MAX_IDS_PER_READ, CustomcrmClient, etag
 from customcrm_client.errors import (
+    CustomcrmError,
     CustomcrmRejectedError,
     CustomcrmStaleVersionError,
     CustomcrmSystemicError,
@@ -18,6 +19,7 @@ __all__ = [
     "RETRIABLE_EXCEPTIONS",
     "ClientSettings",
     "CustomcrmClient",
+    "CustomcrmError",
     "CustomcrmRejectedError",
     "CustomcrmStaleVersionError",
     "CustomcrmSystemicError",

@@ -1,13 +1,13 @@
 """How a Customcrm response is classified: which failures are one record's, which are the run's.
 
-The tree (crmsync's classes are the bases, so a target can hand these straight to crmsync):
+    CustomcrmError
+    ├── CustomcrmRejectedError      other 4xx: this record is refused (quarantine it, go on)
+    ├── CustomcrmStaleVersionError  412: the record moved on (re-read, merge again)
+    ├── CustomcrmSystemicError      401/403, or retries exhausted: no record can succeed
+    └── TransientError              429/5xx: retried by `RetryPolicy`, never escapes it
 
-    crmsync.destination.DestinationError
-    ├── RecordRejectedError ── CustomcrmRejectedError       other 4xx: quarantine, go on
-    ├── StaleVersionError ──── CustomcrmStaleVersionError   412: re-read, merge again
-    └── SystemicError ──────── CustomcrmSystemicError       401/403, retries exhausted: stop
-    TransientError                                           429/5xx: retried by `RetryPolicy`
-
+The three outer kinds mirror crmsync's RecordRejectedError / StaleVersionError / SystemicError;
+target-customcrm translates them at its Destination seam, so the tap needs no sync engine.
 This module never sends a request and never sleeps; it only reads responses.
 """
 
@@ -20,9 +20,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
-from crmsync.destination import RecordRejectedError, StaleVersionError, SystemicError
 
 __all__ = [
+    "CustomcrmError",
     "CustomcrmRejectedError",
     "CustomcrmStaleVersionError",
     "CustomcrmSystemicError",
@@ -58,15 +58,21 @@ class Problem:
         return text
 
 
-class CustomcrmRejectedError(RecordRejectedError):
-    """The API refused this one record; `problem` holds the API's own words."""
+class CustomcrmError(Exception):
+    """Any classified failure of a Customcrm request."""
+
+
+class CustomcrmRejectedError(CustomcrmError):
+    """The API refused this one record; `reason` is the API's own words, `problem` the details."""
 
     def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.message(), status=problem.status)
+        super().__init__(problem.message())
         self.problem = problem
+        self.reason = problem.message()
+        self.status = problem.status
 
 
-class CustomcrmStaleVersionError(StaleVersionError):
+class CustomcrmStaleVersionError(CustomcrmError):
     """`If-Match` failed: the record changed since we read it."""
 
     def __init__(self, problem: Problem) -> None:
@@ -74,11 +80,11 @@ class CustomcrmStaleVersionError(StaleVersionError):
         self.problem = problem
 
 
-class CustomcrmSystemicError(SystemicError):
+class CustomcrmSystemicError(CustomcrmError):
     """No record can succeed: credentials refused, or the API stayed unreachable."""
 
 
-class TransientError(Exception):
+class TransientError(CustomcrmError):
     """A failure worth retrying (429, 5xx); `retry_after` is the server's wish in seconds."""
 
     def __init__(self, message: str, *, status: int, retry_after: float | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Classification of Customcrm responses into the crmsync error tree (pure: no sockets)."""
+"""Classification of Customcrm responses into the client's error tree (pure: no sockets)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import requests
-from crmsync.destination import RecordRejectedError, StaleVersionError, SystemicError
 from customcrm_client import (
     CustomcrmRejectedError,
     CustomcrmStaleVersionError,
@@ -45,7 +44,6 @@ def test_classify_rejects_422_with_the_apis_detail_and_field_errors() -> None:
     with pytest.raises(CustomcrmRejectedError) as caught:
         classify(response(422, PROBLEM, **{"X-Request-Id": "req-9"}))
     error = caught.value
-    assert isinstance(error, RecordRejectedError)
     assert error.status == 422
     assert error.reason == (
         "422 Validation failed: The customer has invalid fields. "
@@ -69,7 +67,6 @@ def test_classify_turns_412_into_a_stale_version() -> None:
     body = {"title": "Precondition Failed", "status": 412, "detail": "version is 4, not 3"}
     with pytest.raises(CustomcrmStaleVersionError) as caught:
         classify(response(412, body))
-    assert isinstance(caught.value, StaleVersionError)
     assert str(caught.value) == "412 Precondition Failed: version is 4, not 3"
 
 
@@ -78,7 +75,6 @@ def test_classify_makes_refused_credentials_systemic(status: int) -> None:
     body = {"title": "Unauthorized", "status": status, "detail": "invalid token"}
     with pytest.raises(CustomcrmSystemicError) as caught:
         classify(response(status, body))
-    assert isinstance(caught.value, SystemicError)
     assert str(caught.value) == (
         f"Customcrm refused the credentials: {status} Unauthorized: invalid token"
     )

@@ -15,8 +15,9 @@ from typing import Any
 
 from crmsync.destination import Ours, RecordRejectedError
 from crmsync.normalise import normalise_key
-from customcrm_client import MAX_IDS_PER_READ, CustomcrmClient
+from customcrm_client import MAX_IDS_PER_READ, CustomcrmClient, CustomcrmRejectedError
 
+from target_customcrm.errors import as_crmsync_errors
 from target_customcrm.payloads import ours_from, payload, resource_of
 
 __all__ = ["CORRELATION_SYSTEM", "CustomcrmDestination"]
@@ -43,6 +44,7 @@ class CustomcrmDestination:
 
     # Reads -----------------------------------------------------------------------------------
 
+    @as_crmsync_errors
     def fetch(self, entity: str, ids: Sequence[str]) -> dict[str, Ours]:
         """Current records by id, up to 100 per request; unknown ids are absent."""
         if entity == "quote_line":
@@ -50,6 +52,7 @@ class CustomcrmDestination:
         records = self.client.read_many(self._stream(entity), ids)
         return {str(record["id"]): ours_from(entity, record) for record in records}
 
+    @as_crmsync_errors
     def match(self, entity: str, key: str, value: str) -> list[Ours]:
         """Live (not deleted) candidates whose `key` equals `value`, normalised."""
         if (entity, key) in MATCH_FILTERS:
@@ -60,6 +63,7 @@ class CustomcrmDestination:
             return self._match_name(value)
         raise ValueError(f"Customcrm cannot match {entity} by {key!r}")
 
+    @as_crmsync_errors
     def find_by_correlation(self, entity: str, correlation_key: str) -> Ours | None:
         """The record an interrupted create left behind, found by `external_ids.crmsync`."""
         if entity == "quote_line":
@@ -71,6 +75,7 @@ class CustomcrmDestination:
 
     # Writes ----------------------------------------------------------------------------------
 
+    @as_crmsync_errors
     def create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:
         """POST with the correlation key as `Idempotency-Key` and in `external_ids.crmsync`."""
         body = payload(entity, values, creating=True)
@@ -86,6 +91,7 @@ class CustomcrmDestination:
         self._remember(entity, created)
         return ours_from(entity, created)
 
+    @as_crmsync_errors
     def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:
         """PATCH only `changes`, guarded by `If-Match: "<version>"` (412 → StaleVersionError)."""
         body = payload(entity, changes)
@@ -105,6 +111,7 @@ class CustomcrmDestination:
         self._remember(entity, updated)
         return ours_from(entity, updated)
 
+    @as_crmsync_errors
     def delete(self, entity: str, ours: Ours) -> None:
         """Soft-delete (Customcrm keeps the record with `deleted_at`), guarded by `If-Match`."""
         if entity == "quote_line":
@@ -189,7 +196,7 @@ class CustomcrmDestination:
             return None
         try:
             response = self.client.request("GET", f"{self._lines_path(quote_id)}/{line_id}")
-        except RecordRejectedError as error:
+        except CustomcrmRejectedError as error:
             if error.status == 404:
                 return None
             raise

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from customcrm_client import CustomcrmSystemicError
+from crmsync.destination import SystemicError
 from sandbox.testing import RunningSandbox, running_sandbox
 from singer_sdk.exceptions import MissingKeyPropertiesError
 from tap_customcrm import schemas
@@ -148,7 +148,7 @@ def test_a_refused_token_stops_the_run_without_showing_the_token(
     crm: RunningSandbox, config: dict[str, Any]
 ) -> None:
     config = {**config, "api_token": "not-the-token-42"}
-    with pytest.raises(CustomcrmSystemicError) as caught:
+    with pytest.raises(SystemicError) as caught:
         run_target(config, [schema_message("customers"), customer("u1", "Nordlys AS")])
     assert str(caught.value).startswith("Customcrm refused the credentials: 401 ")
     assert "not-the-token-42" not in str(caught.value)
