@@ -238,6 +238,8 @@ def test_wrongly_typed_values_and_missing_bodies_answer_400(api: Api) -> None:
     )
     broken = api("POST", "Contact", data=b"{not json", headers={"Content-Type": "application/json"})
     assert broken.status_code == 400
+    infinite = api("POST", "Product", data=b'{"UnitListPrice": Infinity}')
+    assert infinite.json()["ErrorMessage"].startswith("Request body is not valid JSON: Infinity")
 
 
 def test_reference_to_a_missing_contact_is_refused(api: Api) -> None:

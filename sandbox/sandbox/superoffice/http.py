@@ -33,9 +33,16 @@ def read_json(request: Request) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_refuse_constant)
     except ValueError as failure:
         raise BadRequestError(f"Request body is not valid JSON: {failure}") from None
+    except RecursionError:
+        raise BadRequestError("Request body nests too deeply") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (RFC 8259), though Python's parser would take them."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def rule(path: str, method: str, name: str, view: View, *, writes: bool = False) -> Rule:
