@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from crmsync.destination import Ours
 from crmsync.normalise import normalise_key
-from crmsync.records import MatchKey
+from crmsync.records import EntitySpec, Incoming, MatchKey
 
-__all__ = ["Ambiguous", "choose_candidate"]
+__all__ = ["Ambiguous", "choose_candidate", "same_match_keys"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,3 +58,33 @@ def choose_candidate(
     if len(free) > 1:
         return Ambiguous(key.field, value, tuple(sorted(candidate.id for candidate in free)))
     return free[0] if free else None
+
+
+def same_match_keys(
+    spec: EntitySpec, items: Sequence[T], record_of: Callable[[T], Incoming]
+) -> list[list[T]]:
+    """Split a batch into groups that may run in parallel.
+
+    Records sharing any normalised match-key value stay in one group, in batch order, so
+    two of them can never both take the same candidate: the first links it, the second
+    then sees it linked.
+    """
+    owner: dict[tuple[str, str], int] = {}
+    parent = list(range(len(items)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    for index, item in enumerate(items):
+        record = record_of(item)
+        for key in spec.match_keys:
+            value = normalise_key(key.normaliser, record.values.get(key.field))
+            if value is not None:
+                parent[root(index)] = root(owner.setdefault((key.field, value), index))
+    groups: dict[int, list[T]] = {}
+    for index, item in enumerate(items):
+        groups.setdefault(root(index), []).append(item)
+    return list(groups.values())

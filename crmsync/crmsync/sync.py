@@ -14,6 +14,7 @@ from crmsync.crosswalk import Crosswalk, Link
 from crmsync.deletes import DeleteCircuitBreakerError, breaker_trips
 from crmsync.destination import Destination, Ours, RecordRejectedError, SystemicError
 from crmsync.effects import Effects, PlannedEffects
+from crmsync.identity import same_match_keys
 from crmsync.plan import Plan
 from crmsync.quarantine import QuarantineItem
 from crmsync.recipe import Outcome, Recipe, as_payload, from_payload
@@ -77,8 +78,8 @@ class Synchronizer:
             if outcome.result == "pending" and link is not None and outcome.destination_id
         ]
         ours = self._fetch(spec, wanted, triaged)
-        futures = []
         outcomes: list[Outcome] = []
+        work: list[tuple[Incoming, Link | None, Ours | None]] = []
         for outcome, record, link in triaged:
             if outcome.result == "held" and link is not None:
                 with self._lock:
@@ -86,12 +87,15 @@ class Synchronizer:
             if outcome.result != "pending":
                 outcomes.append(outcome)
                 continue
-            mine = ours.get(outcome.destination_id or "")
-            futures.append(self._pool.submit(self._apply, spec, record, link, mine))
+            work.append((record, link, ours.get(outcome.destination_id or "")))
+        futures = [
+            self._pool.submit(self._apply_in_order, spec, group)
+            for group in same_match_keys(spec, work, lambda item: item[0])
+        ]
         failure: SystemicError | None = None
         for future in futures:
             try:
-                outcomes.append(future.result())
+                outcomes.extend(future.result())
             except SystemicError as error:
                 failure = failure or error
         if failure is not None:
@@ -125,6 +129,11 @@ class Synchronizer:
                         None,
                     )
             return {}
+
+    def _apply_in_order(
+        self, spec: EntitySpec, group: list[tuple[Incoming, Link | None, Ours | None]]
+    ) -> list[Outcome]:
+        return [self._apply(spec, record, link, ours) for record, link, ours in group]
 
     def _apply(
         self, spec: EntitySpec, record: Incoming, link: Link | None, ours: Ours | None

@@ -281,3 +281,22 @@ class World:
 @pytest.fixture
 def world(crosswalk: Crosswalk, left: MemoryCrm, right: MemoryCrm) -> World:
     return World(crosswalk, left, right)
+
+
+@pytest.fixture
+def make_world(tmp_path: Path) -> Iterator[Callable[[], World]]:
+    """A factory of fresh worlds (own crosswalk file, own CRMs), for property tests."""
+    opened: list[Crosswalk] = []
+    counter = itertools.count(1)
+
+    def build() -> World:
+        crosswalk = Crosswalk.connect(f"sqlite:///{tmp_path / f'crosswalk-{next(counter)}.db'}")
+        opened.append(crosswalk)
+        clock = itertools.count(1)
+        return World(
+            crosswalk, MemoryCrm("customcrm", "c", clock), MemoryCrm("superoffice", "s", clock)
+        )
+
+    yield build
+    for crosswalk in opened:
+        crosswalk.close()

@@ -394,3 +394,42 @@ def test_after_convergence_the_next_edit_is_not_taken_for_a_conflict(world):
 
     assert world.right.values("company", partner)["city"] == "Stavanger"
     assert world.crosswalk.conflicts.recent() == []
+
+
+def test_records_sharing_a_match_key_in_one_batch_never_take_the_same_candidate(world):
+    existing = world.right.add("company", name="Acme AS")
+    batch = [
+        Incoming("customcrm", f"c{i}", "2026-01-01T00:00:01Z", {"name": "ACME  as"})
+        for i in range(6)
+    ]
+    sync = Synchronizer(
+        world.crosswalk,
+        world.right,
+        settings=SyncSettings(max_concurrency=6),
+        specs=SPECS_FROM(world),
+        leg="customcrm->superoffice",
+    )
+
+    outcomes = sync.receive("company", batch)
+    sync.finish()
+
+    assert outcomes[0].destination_id == existing
+    assert [outcome.result for outcome in outcomes] == ["updated"] + ["created"] * 5
+    assert world.crosswalk.quarantine.items() == []
+
+
+def test_batch_groups_join_records_through_any_shared_key():
+    from crmsync.identity import same_match_keys
+    from crmsync.records import EntitySpec, MatchKey
+
+    spec = EntitySpec("company", match_keys=(MatchKey("org", "digits"), MatchKey("name", "name")))
+    records = [
+        Incoming("customcrm", "a", None, {"org": "1", "name": "X"}),
+        Incoming("customcrm", "b", None, {"org": "2", "name": "x "}),
+        Incoming("customcrm", "c", None, {"org": "2", "name": "Y"}),
+        Incoming("customcrm", "d", None, {"org": None, "name": "Z"}),
+    ]
+
+    groups = same_match_keys(spec, records, lambda record: record)
+
+    assert [[record.id for record in group] for group in groups] == [["a", "b", "c"], ["d"]]
