@@ -11,7 +11,7 @@ from typing import Any
 from crmsync.destination import Ours
 from crmsync.normalise import plain
 
-__all__ = ["RESOURCES", "Resource", "ours_from", "payload"]
+__all__ = ["RESOURCES", "Resource", "in_customcrm_terms", "ours_from", "payload"]
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,30 @@ NOT_NULL: dict[str, frozenset[str]] = {
     "quote_line": frozenset({"quantity", "position"}),
 }
 """Properties the API never stores as null (docs/customcrm-openapi.yaml)."""
+
+
+DATE_FIELDS: dict[str, frozenset[str]] = {"quote": frozenset({"quote_date", "valid_until"})}
+"""Properties the API stores as a calendar date (`YYYY-MM-DD`)."""
+
+
+def in_customcrm_terms(entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Incoming values as Customcrm stores them, so that a merge compares like with like.
+
+    A date-time arriving for a date property keeps its date part (as written, no time-zone
+    shift); an empty string in an optional property is null, as Customcrm keeps it (an e-mail
+    or country of "" would be refused). Without this, every run would see a change that is
+    only a spelling, and write it again.
+    """
+    dates = DATE_FIELDS.get(entity, frozenset())
+    required = NOT_NULL.get(entity, frozenset())
+    converted = {}
+    for key, value in values.items():
+        if key in dates and isinstance(value, str) and len(value) > 10 and value[10] in "T ":
+            value = value[:10]
+        elif value == "" and key not in required:
+            value = None
+        converted[key] = value
+    return converted
 
 
 def payload(entity: str, values: Mapping[str, Any], *, creating: bool = False) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from customcrm_client.singer_settings import CONNECTION_SETTINGS
 from singer_sdk import typing as th
 
 from target_customcrm.destination import CustomcrmDestination
+from target_customcrm.payloads import in_customcrm_terms
 from target_customcrm.specs import ENTITY_SPECS
 
 if sys.version_info >= (3, 12):
@@ -21,7 +22,7 @@ else:
 
 if t.TYPE_CHECKING:
     from crmsync.destination import Destination
-    from crmsync.records import EntitySpec
+    from crmsync.records import EntitySpec, Incoming
 
 __all__ = ["TargetCustomcrm"]
 
@@ -42,6 +43,13 @@ class TargetCustomcrm(SyncTarget):
         "line_total",
         "lines",
     )
+
+    @override
+    def to_incoming(self, stream_name: str, record: Mapping[str, t.Any]) -> Incoming:
+        """crmsync's reading of the record, its values spelled as Customcrm stores them."""
+        incoming = super().to_incoming(stream_name, record)
+        entity = self.entity_specs[stream_name].name
+        return incoming.with_values(in_customcrm_terms(entity, incoming.values))
 
     @override
     def build_destination(self, config: Mapping[str, t.Any]) -> Destination:

@@ -264,3 +264,33 @@ def test_mapped_records_link_by_source_id_and_their_deletion_soft_deletes(
     assert [(row["sku"], row["unit_price"]) for row in stored] == [("SO-7", 120.5)]
     assert stored[0]["deleted_at"] is not None
     assert stored[0]["external_ids"]["crmsync"]
+
+
+def test_values_spelled_differently_are_written_once_and_then_rest(
+    crm: RunningSandbox, config: dict[str, Any]
+) -> None:
+    at = "2026-11-01T10:00:00.000000Z"
+    messages = [
+        schema_message("customers"),
+        customer("u1", "Kunde AS", email="", country=""),
+        schema_message("quotes", quote_date={"type": ["string", "null"], "format": "date-time"}),
+        record(
+            "quotes",
+            id="q1",
+            customer_id="u1",
+            title="Tilbud",
+            quote_date="2026-05-22T00:00:00Z",
+            status="draft",
+            updated_at=at,
+            version=1,
+        ),
+    ]
+    run_target(config, messages)
+    crm.clear_requests()
+
+    run_target(config, messages)
+
+    assert [row["quote_date"] for row in crm.records("quotes")] == ["2026-05-22"]
+    assert [(row["email"], row["country"]) for row in crm.records("customers")] == [(None, None)]
+    assert crm.requests()["writes"] == 0
+    assert quarantined(config) == []
