@@ -339,6 +339,8 @@ def test_foreign_keys_store_an_external_id_and_find_the_record_by_it(api: Api) -
     assert by_record.json()["Value"] == "crmsync-7f3a"
     extra = api("GET", f"Contact/{contact['ContactId']}?fk=true").json()["ExtraFields"]
     assert extra == {"crmsync.sync.correlation": "crmsync-7f3a"}
+    listed = api("GET", f"Contact/{contact['ContactId']}/ForeignKey").json()
+    assert listed == {"crmsync.sync.correlation": "crmsync-7f3a"}
     missing = api("GET", "ForeignApp/crmsync/sync/Key/correlation/contact?keyValue=nope")
     assert (missing.status_code, missing.json()["ErrorType"]) == (404, "SoNotFoundException")
     gone = api(

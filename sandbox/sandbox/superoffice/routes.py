@@ -98,7 +98,9 @@ class SuperOfficeRoutes:
                 ("/<int:record_id>", "PUT", f"Put{name}", partial(self.put, kind), True),
                 ("/<int:record_id>", "PATCH", f"Patch{name}", partial(self.patch, kind), True),
                 ("/<int:record_id>", "DELETE", f"Delete{name}", partial(self.delete, kind), True),
-            ]
+                ("/<int:record_id>/ForeignKey", "GET", f"GetAllForeignKeysOn{name}",
+                 partial(self.foreign_keys, kind), False),
+            ]  # fmt: skip
             for suffix, method, op, view, writes in ops:
                 rules.append(rule(path + suffix, method, op, self.tenant(view), writes=writes))
         return rules
@@ -153,6 +155,11 @@ class SuperOfficeRoutes:
         since = _header_moment(request, "If-Unmodified-Since")
         self.model.delete_entity(kind, record_id, since)
         return Response(status=204)
+
+    def foreign_keys(self, kind: str, request: Request, record_id: int) -> Response:
+        """`{"app.device.keyname": value}` of a record (docs: Person/{id}/ForeignKey)."""
+        self.model.get_entity(kind, record_id)
+        return json_response(self.model.foreign_keys.keys_of_record(kind, record_id))
 
     def _saved(self, kind: str, body: dict[str, Any]) -> Response:
         _, changed = self.model.get_entity(kind, int(body[KINDS[kind].id_field]))
