@@ -6,6 +6,8 @@ import pytest
 import requests
 from customcrm_client import CustomcrmRejectedError, CustomcrmSystemicError, RetryPolicy
 from customcrm_client.errors import Problem, TransientError
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 class Flaky:
@@ -89,3 +91,15 @@ def test_retry_never_repeats_a_rejected_record() -> None:
         policy(waits).call(attempt)
     assert attempt.calls == 1
     assert waits == []
+
+
+@given(
+    retry=st.integers(min_value=0, max_value=60),
+    base=st.floats(min_value=0, max_value=10),
+    retry_after=st.one_of(st.none(), st.floats(min_value=0, max_value=1e6)),
+)
+def test_a_wait_never_exceeds_its_cap(retry: int, base: float, retry_after: float | None) -> None:
+    policy = RetryPolicy(backoff_base=base, backoff_max=30.0, retry_after_max=120.0)
+    error = TransientError("503", status=503, retry_after=retry_after)
+    wait = policy.wait_seconds(retry, error)
+    assert 0.0 <= wait <= (120.0 if retry_after is not None else 30.0)

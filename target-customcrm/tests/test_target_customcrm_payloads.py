@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from target_customcrm.payloads import in_customcrm_terms, ours_from, payload
 
 
@@ -60,3 +62,15 @@ def test_ours_keeps_updated_at_as_version_and_the_api_version_for_if_match() -> 
     assert ours.deleted is False
     assert ours.values["name"] == "Nord AS"
     assert "version" not in ours.values
+
+
+values_strategy = st.dictionaries(
+    st.sampled_from(["quote_date", "valid_until", "title", "description", "currency", "status"]),
+    st.one_of(st.none(), st.just(""), st.text(max_size=30), st.datetimes().map(str)),
+)
+
+
+@given(values=values_strategy)
+def test_spelling_twice_is_spelling_once(values: dict[str, object]) -> None:
+    once = in_customcrm_terms("quote", values)
+    assert in_customcrm_terms("quote", once) == once
