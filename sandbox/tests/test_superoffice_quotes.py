@@ -230,3 +230,24 @@ def test_agent_reads_are_not_counted_as_writes(agent: Agent, sandbox: RunningSan
     _line(agent, 1, "BOAT-1")
     counts = sandbox.requests()
     assert (counts["total"], counts["writes"]) == (4, 1)
+
+
+def test_a_correlation_key_can_be_stored_on_an_alternative_and_goes_with_it(agent: Agent) -> None:
+    agent.ok("CreateAndSaveQuote", {"SaleId": 1, "ConnectionId": 1})
+    key = {"Key": "correlation", "Value": "q-1", "RecordId": 1, "TableName": "QuoteAlternative"}
+    assert agent.rest("POST", "ForeignApp/crmsync/sync/default/Key", json=key).status_code == 200
+    found = agent.rest(
+        "GET", "ForeignApp/crmsync/sync/Key/correlation/quotealternative?keyValue=q-1"
+    )
+    assert found.json()["RecordId"] == 1
+    assert agent.call("DeleteQuoteAlternative", {"QuoteAlternativeId": 1}).status_code == 204
+    gone = agent.rest(
+        "GET", "ForeignApp/crmsync/sync/Key/correlation/quotealternative?keyValue=q-1"
+    )
+    assert gone.status_code == 404
+    missing = {**key, "RecordId": 99}
+    refused = agent.rest("POST", "ForeignApp/crmsync/sync/default/Key", json=missing)
+    assert (refused.status_code, refused.json()["ErrorMessage"]) == (
+        404,
+        "QuoteAlternative id 99 not found",
+    )

@@ -131,7 +131,8 @@ class SuperOfficeModel:
     def get_row(self, kind: str, record_id: int, *, include_deleted: bool = False) -> Row:
         row = self.store.get(kind, record_id)
         if row is None or (row.deleted and not include_deleted):
-            raise NotFoundError(f"{KINDS[kind].name} id {record_id} not found")
+            name = KINDS[kind].name if kind in KINDS else kind.title().replace("_", "")
+            raise NotFoundError(f"{name} id {record_id} not found")
         return row
 
     def get_entity(self, kind: str, record_id: int) -> tuple[dict[str, Any], datetime]:

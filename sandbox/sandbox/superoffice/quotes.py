@@ -80,6 +80,11 @@ class QuoteAgent:
         self.store.put(row)
         return row
 
+    def _remove(self, kind: str, record_id: int) -> None:
+        """Hard delete, taking the record's foreign keys along."""
+        self.store.remove(kind, record_id)
+        self.model.foreign_keys.remove_record_keys(kind.replace("_", ""), record_id)
+
     def _sale_of_alternative(self, alternative_id: int) -> tuple[Row, Row, Row]:
         """(alternative, version, quote) rows; the quote's parent is the sale."""
         alternative = self._row("quote_alternative", alternative_id)
@@ -221,8 +226,8 @@ class QuoteAgent:
         with self.store.transaction():
             _, version, quote = self._sale_of_alternative(alternative_id)
             for line in self.store.children("quote_line", alternative_id):
-                self.store.remove("quote_line", line.id)
-            self.store.remove("quote_alternative", alternative_id)
+                self._remove("quote_line", line.id)
+            self._remove("quote_alternative", alternative_id)
             if version.body.get("LikelyQuoteAlternativeId") == alternative_id:
                 remaining = self.store.children("quote_alternative", version.id)
                 likely = remaining[0].id if remaining else 0
@@ -277,7 +282,7 @@ class QuoteAgent:
     def delete_quote_line(self, body: Mapping[str, Any]) -> None:
         line = self._row("quote_line", _id(body, "QuoteLineId"))
         with self.store.transaction():
-            self.store.remove("quote_line", line.id)
+            self._remove("quote_line", line.id)
             self._changed(int(line.parent_id or 0))
 
     def remove_quotes_of_sale(self, sale_id: int) -> None:
@@ -286,7 +291,7 @@ class QuoteAgent:
             for version in self.store.children("quote_version", quote.id):
                 for alternative in self.store.children("quote_alternative", version.id):
                     for line in self.store.children("quote_line", alternative.id):
-                        self.store.remove("quote_line", line.id)
-                    self.store.remove("quote_alternative", alternative.id)
+                        self._remove("quote_line", line.id)
+                    self._remove("quote_alternative", alternative.id)
                 self.store.remove("quote_version", version.id)
             self.store.remove("quote", quote.id)
