@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
+from sandbox.cli import main
 
 TOKEN = "cli-token"
 
@@ -45,32 +47,26 @@ def _customers(url: str) -> list[dict[str, object]]:
     return items
 
 
-def test_cli_seeds_a_new_data_dir_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+def test_cli_seeds_a_new_data_dir_keeps_it_across_restarts_and_reseeds_on_reset(
+    tmp_path: Path,
+) -> None:
     with _sandbox_process(tmp_path, "--seed", "6", "--seed-value", "7") as url:
         assert len(_customers(url)) == 6
-
-
-def test_cli_keeps_the_records_of_an_existing_data_dir_unless_reset(tmp_path: Path) -> None:
-    with _sandbox_process(tmp_path, "--seed", "3") as url:
         requests.post(
             f"{url}/api/v1/customers",
             json={"name": "Kept AS"},
             headers={"Authorization": f"Bearer {TOKEN}"},
             timeout=5,
         ).raise_for_status()
-    with _sandbox_process(tmp_path, "--seed", "3") as url:
+    with _sandbox_process(tmp_path, "--seed", "6") as url:
         assert [c["name"] for c in _customers(url)][-1] == "Kept AS"
-    with _sandbox_process(tmp_path, "--seed", "3", "--reset") as url:
-        assert len(_customers(url)) == 3
+    with _sandbox_process(tmp_path, "--seed", "6", "--reset") as url:
+        names = [c["name"] for c in _customers(url)]
+        assert (len(names), "Kept AS" in names) == (6, False)
 
 
-def test_cli_refuses_an_unknown_emulator() -> None:
-    finished = subprocess.run(
-        [sys.executable, "-m", "sandbox.cli", "hubspot"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert finished.returncode == 2
-    assert "invalid choice: 'hubspot'" in finished.stderr
+def test_cli_refuses_an_unknown_emulator(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["hubspot"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'hubspot'" in capsys.readouterr().err
