@@ -79,15 +79,25 @@ class Transport:
             self.retries += 1
         self._sleep(delay)
 
+    def _once(self, method: str, url: str, kwargs: Mapping[str, Any]) -> requests.Response:
+        """Prepare (auth may fetch a ticket, itself through this transport) before taking a
+        slot of the limiter, so a ticket fetch never waits for a slot its caller holds."""
+        request = requests.Request(method, url, **kwargs)
+        prepared = self.session.prepare_request(request)
+        settings = self.session.merge_environment_settings(
+            prepared.url, {}, None, self.session.verify, None
+        )
+        with self.limiter.slot():
+            return self.session.send(prepared, timeout=self.timeout, **settings)
+
     def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """The first answer that is not 429/5xx; raises UnavailableError when retries run out."""
-        kwargs.setdefault("timeout", self.timeout)
+        kwargs.pop("timeout", None)  # one timeout for every call: the transport's
         where = f"{method} {urlparse(url).path}"
         attempt = 0
         while True:
             try:
-                with self.limiter.slot():
-                    response = self.session.request(method, url, **kwargs)
+                response = self._once(method, url, kwargs)
             except _TRANSIENT as exc:
                 attempt += 1
                 self._wait(attempt, None, f"{type(exc).__name__} on {where}")
