@@ -213,3 +213,8 @@ def test_reset_seeds_the_customcrm_side_of_the_world(model: CustomcrmModel) -> N
     assert {c["customer_id"] for c in contacts} <= {c["id"] for c in customers}
     assert len(model.records("products")) == 4
     assert all(q["lines"] for q in model.records("quotes"))
+
+
+def test_reading_an_unknown_collection_names_the_known_ones(model: CustomcrmModel) -> None:
+    with pytest.raises(ValueError, match="unknown collection 'persons'; known: customers, "):
+        model.records("persons")

@@ -62,8 +62,10 @@ class CustomcrmModel:
             return self._store.count() == 0
 
     def records(self, collection: str) -> list[dict[str, Any]]:
+        if collection not in RESOURCES:
+            raise ValueError(f"unknown collection {collection!r}; known: {', '.join(RESOURCES)}")
         with self._lock:
-            rows = self._store.all_rows(RESOURCES[collection].name)
+            rows = self._store.all_rows(collection)
             return [self._render(RESOURCES[collection], row) for row in rows]
 
     def close(self) -> None:
