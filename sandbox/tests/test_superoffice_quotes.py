@@ -251,3 +251,21 @@ def test_a_correlation_key_can_be_stored_on_an_alternative_and_goes_with_it(agen
         404,
         "QuoteAlternative id 99 not found",
     )
+
+
+def test_save_quote_version_sets_the_expiration_date_and_moves_the_sale(agent: Agent) -> None:
+    quote = agent.ok("CreateAndSaveQuote", {"SaleId": 1, "ConnectionId": 1})
+    version = {k: v for k, v in quote["QuoteVersions"][0].items() if k != "QuoteAlternatives"}
+    before = _sale_updated(agent)
+    saved = agent.ok("SaveQuoteVersion", {**version, "ExpirationDate": "2026-09-02T00:00:00"})
+    assert saved["ExpirationDate"] == "2026-09-02T00:00:00"
+    assert saved["Updated"] > version["Updated"]
+    assert saved["QuoteAlternatives"] == quote["QuoteVersions"][0]["QuoteAlternatives"]
+    assert _sale_updated(agent) > before
+    listed = agent.ok("GetQuoteVersions", {"QuoteId": quote["QuoteId"]})
+    assert [v["ExpirationDate"] for v in listed] == ["2026-09-02T00:00:00"]
+    bad = agent.call("SaveQuoteVersion", {**version, "ExpirationDate": "soon"})
+    assert (bad.status_code, bad.json()["ErrorMessage"]) == (
+        400,
+        "Error converting value 'soon' to type 'DateTime' (ExpirationDate)",
+    )

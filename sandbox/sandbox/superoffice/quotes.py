@@ -179,9 +179,37 @@ class QuoteAgent:
         return self._entity(self._quote_of_sale(body))
 
     def get_quote_version(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        version = self._row("quote_version", _id(body, "QuoteVersionId"))
+        return self._version(self._row("quote_version", _id(body, "QuoteVersionId")))
+
+    def _version(self, version: Row) -> dict[str, Any]:
         alternatives = [a.body for a in self.store.children("quote_alternative", version.id)]
         return {**version.body, "QuoteAlternatives": alternatives}
+
+    def get_quote_versions(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        quote = self._row("quote", _id(body, "QuoteId"))
+        return [self._version(v) for v in self.store.children("quote_version", quote.id)]
+
+    def save_quote_version(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Update a version (or add one to `QuoteId` when the id is 0); the Sale moves."""
+        given = rules.overlay(blank_version(), _carrier(body, "QuoteVersion"))
+        for field in ("ExpirationDate", "SentDate", "ApprovedRegisteredDate"):
+            given[field] = rules.normalise_date(field, given[field])
+        with self.store.transaction():
+            before = None
+            if given["QuoteVersionId"]:
+                before = self._row("quote_version", int(given["QuoteVersionId"]))
+                given["QuoteId"] = before.parent_id
+                given["Registered"] = before.body.get("Registered")
+            quote = self._row("quote", int(given["QuoteId"] or 0))
+            likely = int(given["LikelyQuoteAlternativeId"] or 0)
+            if (
+                likely
+                and self._row("quote_alternative", likely).parent_id != given["QuoteVersionId"]
+            ):
+                raise BadRequestError(f"QuoteAlternative id {likely} is not in this version")
+            row = self._put("quote_version", given, quote.id, before)
+            self.model.touch("sale", int(quote.parent_id or 0))
+            return self._version(row)
 
     # -- alternatives ----------------------------------------------------------------------
 

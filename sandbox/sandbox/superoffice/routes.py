@@ -187,6 +187,8 @@ class SuperOfficeRoutes:
             "GetQuoteFromSaleId": (agent.get_quote_from_sale_id, False),
             "GetQuoteEntityFromSaleId": (agent.get_quote_entity_from_sale_id, False),
             "GetQuoteVersion": (agent.get_quote_version, False),
+            "GetQuoteVersions": (agent.get_quote_versions, False),
+            "SaveQuoteVersion": (agent.save_quote_version, True),
             "GetQuoteAlternative": (agent.get_quote_alternative, False),
             "GetQuoteAlternatives": (agent.get_quote_alternatives, False),
             "CreateQuoteAlternative": (agent.create_quote_alternative, True),
