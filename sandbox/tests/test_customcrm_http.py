@@ -268,3 +268,24 @@ def test_an_injected_429_is_a_problem_with_retry_after(
 def test_an_unknown_path_is_a_404_problem(crm: RunningSandbox, api: requests.Session) -> None:
     answer = api.get(f"{crm.url}/api/v2/customers", timeout=5)
     assert (answer.status_code, _problem(answer)["type"]) == (404, PROBLEMS + "not-found")
+
+
+def test_concurrent_retries_with_one_idempotency_key_create_one_record(
+    crm: RunningSandbox, api: requests.Session
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def post(_: int) -> tuple[int, str]:
+        answer = requests.post(
+            f"{crm.url}/api/v1/customers",
+            json={"name": "Racing AS"},
+            headers={"Authorization": f"Bearer {crm.token}", "Idempotency-Key": "race-1"},
+            timeout=10,
+        )
+        return answer.status_code, answer.json()["id"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = set(pool.map(post, range(16)))
+    assert len(answers) == 1
+    assert next(iter(answers))[0] == 201
+    assert [c["name"] for c in crm.records("customers")].count("Racing AS") == 1
