@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sandbox.testing import RunningSandbox, running_sandbox
+from tap_customcrm.tap import TapCustomcrm
+from target_customcrm.target import TargetCustomcrm
 
 BIN = Path(sys.executable).parent
 SEED = 5
@@ -96,6 +100,18 @@ class Leg:
 
     def run(self, state: dict[str, Any] | None = None) -> Pipe:
         return run_pipe(self.tap_config, self.target_config, state, self.work)
+
+    def run_in_process(self, state: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The same pipe without the CLIs' start-up cost: both plugins in this process."""
+        tap_out, target_out = io.StringIO(), io.StringIO()
+        tap = TapCustomcrm(config=json.loads(self.tap_config.read_text()), state=state)
+        with redirect_stdout(tap_out):
+            tap.sync_all()
+        target = TargetCustomcrm(config=json.loads(self.target_config.read_text()))
+        with redirect_stdout(target_out):
+            target.listen(io.StringIO(tap_out.getvalue()))
+        lines = [line for line in target_out.getvalue().splitlines() if line.strip()]
+        return dict(json.loads(lines[-1])) if lines else {}
 
     def target_cli(self, config: dict[str, Any], messages: str) -> subprocess.CompletedProcess[str]:
         """Only the target's CLI, with this config and these stdin lines."""

@@ -101,9 +101,8 @@ def test_roundtrip_rests_then_carries_exactly_one_edit(copied: Any) -> None:
     assert edit.status_code == 200
     leg.destination.clear_requests()
 
-    edited = leg.run(resting.state)
+    leg.run_in_process(resting.state)  # the CLIs' path is proven above; spare their start-up
 
-    assert edited.target_code == 0, edited.target_stderr[-3000:]
     counts = leg.destination.requests()
     assert counts["writes"] == 1
     assert counts["by_route"].get("PATCH /api/v1/customers/{id}") == 1
