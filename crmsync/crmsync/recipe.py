@@ -44,12 +44,16 @@ class Outcome:
 
 
 def as_payload(record: Incoming) -> dict[str, Any]:
-    """The stored form of an incoming record (quarantine keeps it to retry later)."""
+    """The stored form of an incoming record (quarantine keeps it to retry later).
+
+    It keeps the values as received: a retry translates the references again, so storing
+    translated ids would make it look up destination ids as if they were source ids.
+    """
     return {
         "system": record.system,
         "id": record.id,
         "version": record.version,
-        "values": dict(record.values),
+        "values": dict(record.values if record.received is None else record.received),
         "deleted": record.deleted,
         "updated_at": record.updated_at,
     }

@@ -6,7 +6,7 @@ Frozen values only; nothing here talks to a store or an API.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from crmsync.normalise import NORMALISERS, plain, plain_values
@@ -76,6 +76,8 @@ class Incoming:
     deleted: bool = False
     updated_at: str | None = None
     """When the record changed on its side (ISO-8601), for the newer-wins rule."""
+    received: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The values as they arrived, before references were translated (what quarantine keeps)."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -136,5 +138,11 @@ class Incoming:
     def with_values(self, values: Mapping[str, Any]) -> Incoming:
         """The same record with other values (e.g. references translated)."""
         return Incoming(
-            self.system, self.id, self.version, plain_values(values), self.deleted, self.updated_at
+            self.system,
+            self.id,
+            self.version,
+            plain_values(values),
+            self.deleted,
+            self.updated_at,
+            received=self.values if self.received is None else self.received,
         )

@@ -433,3 +433,22 @@ def test_batch_groups_join_records_through_any_shared_key():
     groups = same_match_keys(spec, records, lambda record: record)
 
     assert [[record.id for record in group] for group in groups] == [["a", "b", "c"], ["d"]]
+
+
+def test_a_rejected_child_is_kept_with_its_source_reference_and_retried_under_its_parent(world):
+    acme = world.left.add("company", name="Acme AS", org_number="912345678")
+    kari = world.left.add("person", name="Kari", email="", company_id=acme)
+    world.right.reject = lambda entity, values: (
+        "email is required" if entity == "person" and not values.get("email") else None
+    )
+    world.leg(world.left, world.right)
+    (item,) = world.crosswalk.quarantine.items(kind="rejected")
+    assert item.payload["values"]["company_id"] == acme  # the source id, not the translated one
+
+    world.right.reject = lambda entity, values: None
+    report = world.leg(world.left, world.right)
+
+    assert report.get("person", "created") == 1
+    partner = world.crosswalk.translate("person", "customcrm", kari, "superoffice")
+    parent = world.crosswalk.translate("company", "customcrm", acme, "superoffice")
+    assert world.right.values("person", partner)["company_id"] == parent
