@@ -13,11 +13,18 @@ import pytest
 
 from sandbox.testing import RunningSandbox, running_sandbox
 
-__all__ = ["customcrm_sandbox"]
+__all__ = ["customcrm_sandbox", "superoffice_sandbox"]
 
 
 @pytest.fixture
 def customcrm_sandbox() -> Iterator[RunningSandbox]:
     """An empty Customcrm emulator on an ephemeral port (call `.reset(seed=...)` to seed)."""
     with running_sandbox("customcrm") as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def superoffice_sandbox() -> Iterator[RunningSandbox]:
+    """An empty SuperOffice emulator on an ephemeral port (call `.reset(seed=...)` to seed)."""
+    with running_sandbox("superoffice") as sandbox:
         yield sandbox
