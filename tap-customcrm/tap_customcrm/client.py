@@ -7,6 +7,7 @@ target retry and fail in exactly the same way.
 
 from __future__ import annotations
 
+import math
 import sys
 import typing as t
 from datetime import UTC, datetime
@@ -81,7 +82,8 @@ class CustomcrmStream(RESTStream[str]):
     @override
     @property
     def timeout(self) -> int:
-        return int(self.client.settings.request_timeout)
+        """The SDK wants whole seconds; round up, so 0.5 never becomes "no time at all"."""
+        return math.ceil(self.client.settings.request_timeout)
 
     @override
     def get_new_paginator(self) -> JSONPathPaginator:
