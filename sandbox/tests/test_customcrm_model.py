@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sandbox.customcrm.contract import body_errors
 from sandbox.customcrm.errors import (
     IdempotencyKeyReusedError,
     PreconditionFailedError,
@@ -218,3 +219,16 @@ def test_reset_seeds_the_customcrm_side_of_the_world(model: CustomcrmModel) -> N
 def test_reading_an_unknown_collection_names_the_known_ones(model: CustomcrmModel) -> None:
     with pytest.raises(ValueError, match="unknown collection 'persons'; known: customers, "):
         model.records("persons")
+
+
+@pytest.mark.parametrize(
+    "collection", ["customers", "contacts", "products", "quotes", "quote_lines"]
+)
+def test_seeded_records_are_valid_input_for_the_contract(
+    model: CustomcrmModel, collection: str
+) -> None:
+    model.reset(60, 11)
+    resource = RESOURCES[collection]
+    for record in model.records(collection):
+        writable = {name: record[name] for name in resource.fields if record[name] is not None}
+        assert body_errors(resource.create_schema, writable) == [], record
