@@ -121,6 +121,11 @@ class Effects:
             run_id=self.run_id,
         )
 
+    def track(self, entity: str, source: tuple[str, str]) -> None:
+        """Note a quarantine row found after the run started (e.g. another run's deferral)."""
+        with self._held_lock:
+            self._held.add((entity, *source))
+
     def resolve(self, entity: str, source: tuple[str, str]) -> None:
         """The record went through: clear its quarantine row (only a write if it has one)."""
         with self._held_lock:

@@ -213,6 +213,7 @@ class Synchronizer:
 
     def _retry(self, item: QuarantineItem) -> None:
         record = from_payload(item.payload)
+        self.effects.track(item.entity, record.key)
         if item.kind == "held_delete":
             link = self.effects.find(item.entity, record.system, record.id)
             if link is not None:
