@@ -170,7 +170,8 @@ class Store:
 
     def page(self, collection: str, query: ListQuery, parent_id: str | None = None) -> list[Row]:
         """Up to `limit + 1` rows in feed order (one extra tells whether a next page exists)."""
-        where, args = ["collection = ?"], [collection]
+        where: list[str] = ["collection = ?"]
+        args: list[Any] = [collection]
         if parent_id is not None:
             where.append("parent_id = ?")
             args.append(parent_id)
@@ -181,7 +182,7 @@ class Store:
             args.append(query.updated_since)
         if query.after:
             where.append("(updated_at > ? OR (updated_at = ? AND seq > ?))")
-            args += [query.after[0], query.after[0], str(query.after[1])]
+            args += [query.after[0], query.after[0], query.after[1]]
         if query.ids:
             where.append(f"id IN ({','.join('?' * len(query.ids))})")
             args += query.ids
