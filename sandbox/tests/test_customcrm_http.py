@@ -289,3 +289,24 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_record(
     assert len(answers) == 1
     assert next(iter(answers))[0] == 201
     assert [c["name"] for c in crm.records("customers")].count("Racing AS") == 1
+
+
+def test_paging_over_http_misses_nothing_while_another_client_edits(
+    crm: RunningSandbox, api: requests.Session
+) -> None:
+    crm.reset(seed=12, seed_value=2)
+    url = f"{crm.url}/api/v1/contacts"
+    feed = {"limit": "5", "include_deleted": "true"}
+    page = api.get(url, params=feed, timeout=5).json()
+    seen = {c["id"]: c["version"] for c in page["items"]}
+    everyone = [c["id"] for c in crm.records("contacts")]
+    unseen = next(i for i in everyone if i not in seen)
+    api.patch(f"{url}/{unseen}", json={"title": "Moved"}, timeout=5).raise_for_status()
+    api.delete(f"{url}/{everyone[0]}", timeout=5).raise_for_status()
+    cursor = page["next_cursor"]
+    while cursor:
+        page = api.get(url, params={**feed, "cursor": cursor}, timeout=5).json()
+        seen.update({c["id"]: c["version"] for c in page["items"]})
+        cursor = page["next_cursor"]
+    assert sorted(seen) == sorted(everyone)
+    assert (seen[unseen], seen[everyone[0]]) == (2, 2)
