@@ -111,6 +111,14 @@ def test_overlong_filters_are_refused() -> None:
         filter_to_sql("personId eq 1 or " * 300 + "personId eq 1", COLUMNS)
 
 
+def test_deeply_nested_filters_are_refused() -> None:
+    nested = "personId eq 1"
+    for _ in range(60):
+        nested = f"personId eq 1 or ({nested})"
+    with pytest.raises(FilterSyntaxError, match="nests deeper than 50 levels"):
+        filter_to_sql(nested, COLUMNS)
+
+
 def test_select_and_orderby_accept_only_known_columns() -> None:
     assert parse_select("PERSONID,lastname", COLUMNS, []) == ["personId", "lastName"]
     assert parse_orderby("personUpdatedDate desc, personId", COLUMNS) == [
