@@ -1,0 +1,221 @@
+"""The quote chain through crmsync and SuperOfficeDestination, over real HTTP to the emulator:
+create Sale → Quote → QuoteVersion → QuoteAlternative → QuoteLines, then update it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sandbox.testing import RunningSandbox
+from superoffice_client import connect
+from target_superoffice.destination import SuperOfficeDestination
+from target_superoffice.specs import ENTITY_SPECS
+
+from crmsync import Crosswalk, Incoming, Synchronizer, SyncSettings
+
+Config = Callable[..., dict[str, Any]]
+V1, V2 = "2026-01-01T10:00:00Z", "2026-01-02T10:00:00Z"
+
+COMPANY = {"name": "Fjord AS", "orgnr": "912345678", "country": "NO", "city": "Bergen"}
+PERSON = {
+    "firstname": "Kari",
+    "lastname": "Nordmann",
+    "email": "kari@fjord.no",
+    "contactId": "cus_1",
+}
+PRODUCT = {"code": "FJ-1", "name": "Fjord Widget", "listPrice": 100.0, "vat": 25.0}
+QUOTE = {
+    "contactId": "cus_1",
+    "personId": "con_1",
+    "heading": "Widgets for Fjord",
+    "name": "Widgets",
+    "description": "first offer",
+    "discountPercent": 5.0,
+    "saleDate": "2026-02-01",
+    "expirationDate": "2026-03-01",
+}
+LINE = {
+    "quoteAlternativeId": "quo_1",
+    "productId": "prd_1",
+    "quantity": 3.0,
+    "name": "Fjord Widget",
+}
+
+
+class Leg:
+    """One customcrm → superoffice leg on a crosswalk in a temp dir."""
+
+    def __init__(self, config: dict[str, Any], crosswalk_url: str) -> None:
+        self.destination = SuperOfficeDestination(connect(config))
+        self.crosswalk = Crosswalk.connect(crosswalk_url)
+        self.settings = SyncSettings(crosswalk_url=crosswalk_url, source_system="customcrm")
+
+    def run(self, batches: list[tuple[str, list[Incoming]]]) -> dict[str, list[str]]:
+        sync = Synchronizer(
+            self.crosswalk,
+            self.destination,
+            settings=self.settings,
+            specs=list(ENTITY_SPECS.values()),
+            leg="customcrm->superoffice",
+        )
+        results: dict[str, list[str]] = {}
+        for entity, records in batches:
+            for outcome in sync.receive(entity, records):
+                results.setdefault(entity, []).append(outcome.result)
+        sync.finish()
+        return results
+
+    def link(self, entity: str, source_id: str) -> str:
+        """The SuperOffice id linked to a Customcrm id."""
+        found = self.crosswalk.find(entity, "customcrm", source_id)
+        member = found.side("superoffice") if found else None
+        assert member is not None
+        return member.record_id
+
+
+@pytest.fixture
+def leg(empty_tenant: RunningSandbox, plugin_config: Config, tmp_path: Path) -> Iterator[Leg]:
+    created = Leg(plugin_config(empty_tenant), f"sqlite:///{tmp_path}/quotes.db")
+    yield created
+    created.crosswalk.close()
+
+
+def _incoming(source_id: str, version: str, values: dict[str, Any]) -> Incoming:
+    return Incoming("customcrm", source_id, version, values, updated_at=version)
+
+
+def _first_run(leg: Leg) -> dict[str, list[str]]:
+    return leg.run(
+        [
+            ("company", [_incoming("cus_1", V1, COMPANY)]),
+            ("person", [_incoming("con_1", V1, PERSON)]),
+            ("product", [_incoming("prd_1", V1, PRODUCT)]),
+            ("quote", [_incoming("quo_1", V1, QUOTE)]),
+            ("quote_line", [_incoming("qln_1", V1, LINE)]),
+        ]
+    )
+
+
+def test_a_new_quote_creates_the_whole_chain_with_translated_references(
+    leg: Leg, empty_tenant: RunningSandbox
+) -> None:
+    results = _first_run(leg)
+
+    assert results == {
+        e: ["created"] for e in ("company", "person", "product", "quote", "quote_line")
+    }
+    quote = leg.destination.fetch("quote", [leg.link("quote", "quo_1")])[leg.link("quote", "quo_1")]
+    assert quote.values["contactId"] == int(leg.link("company", "cus_1"))
+    assert quote.values["personId"] == int(leg.link("person", "con_1"))
+    assert {k: quote.values[k] for k in ("heading", "name", "description", "discountPercent")} == {
+        "heading": "Widgets for Fjord",
+        "name": "Widgets",
+        "description": "first offer",
+        "discountPercent": 5.0,
+    }
+    assert (quote.values["saleDate"], quote.values["expirationDate"]) == (
+        "2026-02-01",
+        "2026-03-01",
+    )
+    line_id = leg.link("quote_line", "qln_1")
+    line = leg.destination.fetch("quote_line", [line_id])[line_id]
+    assert line.values["productId"] == int(leg.link("product", "prd_1"))
+    assert line.values["quoteAlternativeId"] == int(quote.id)
+    assert (line.values["quantity"], line.values["totalPrice"]) == (3.0, 300.0)
+    routes = empty_tenant.requests()["by_route"]
+    for call in (
+        "CreateAndSaveQuote",
+        "SaveQuoteVersion",
+        "SaveQuoteAlternative",
+        "CreateQuoteLine",
+        "SaveQuoteLine",
+    ):
+        assert routes[f"POST /{{endpoint}}/api/v1/Agents/Quote/{call}"] == 1, call
+    assert routes["POST /{endpoint}/api/v1/Sale"] == 1
+
+
+def test_an_edited_quote_saves_only_the_changed_parts(
+    leg: Leg, empty_tenant: RunningSandbox
+) -> None:
+    _first_run(leg)
+    empty_tenant.clear_requests()
+
+    results = leg.run(
+        [
+            (
+                "quote",
+                [_incoming("quo_1", V2, {**QUOTE, "name": "Widgets v2", "discountPercent": 10.0})],
+            ),
+            ("quote_line", [_incoming("qln_1", V2, {**LINE, "quantity": 4.0})]),
+        ]
+    )
+
+    assert results == {"quote": ["updated"], "quote_line": ["updated"]}
+    routes = empty_tenant.requests()["by_route"]
+    assert routes["POST /{endpoint}/api/v1/Agents/Quote/SaveQuoteAlternative"] == 1
+    assert routes["POST /{endpoint}/api/v1/Agents/Quote/SaveQuoteLine"] == 1
+    assert "PATCH /{endpoint}/api/v1/Sale/{record_id}" not in routes  # heading, dates unchanged
+    assert "POST /{endpoint}/api/v1/Agents/Quote/SaveQuoteVersion" not in routes
+    quote_id = leg.link("quote", "quo_1")
+    quote = leg.destination.fetch("quote", [quote_id])[quote_id]
+    assert (quote.values["name"], quote.values["discountPercent"]) == ("Widgets v2", 10.0)
+    assert quote.values["totalPrice"] == 360.0  # 4 x 100, less 10 %
+
+
+def test_a_changed_heading_patches_the_sale_guarded_by_its_version(
+    leg: Leg, empty_tenant: RunningSandbox
+) -> None:
+    _first_run(leg)
+    empty_tenant.clear_requests()
+
+    results = leg.run([("quote", [_incoming("quo_1", V2, {**QUOTE, "heading": "Renamed"})])])
+
+    assert results == {"quote": ["updated"]}
+    assert empty_tenant.requests()["by_route"]["PATCH /{endpoint}/api/v1/Sale/{record_id}"] == 1
+    quote_id = leg.link("quote", "quo_1")
+    assert leg.destination.fetch("quote", [quote_id])[quote_id].values["heading"] == "Renamed"
+
+
+def test_an_interrupted_quote_create_reuses_its_sale(
+    leg: Leg, empty_tenant: RunningSandbox
+) -> None:
+    _first_run(leg)
+    destination = leg.destination
+    values = {**QUOTE, "contactId": int(leg.link("company", "cus_1")), "personId": None}
+    sale = destination.quotes.create_sale(values)  # the run died right after this call ...
+    destination.keys.save("sale", int(sale["SaleId"]), "intent-42")
+    empty_tenant.clear_requests()
+
+    created = destination.create("quote", values, "intent-42")  # ... and is run again
+
+    assert created.values["saleId"] == sale["SaleId"]
+    assert "POST /{endpoint}/api/v1/Sale" not in empty_tenant.requests()["by_route"]
+    found = destination.find_by_correlation("quote", "intent-42")
+    assert found is not None
+    assert (found.id, found.correlation_key) == (created.id, "intent-42")
+
+
+def test_a_record_superoffice_refuses_is_quarantined_with_its_message(leg: Leg) -> None:
+    results = leg.run(
+        [
+            ("company", [_incoming("cus_1", V1, COMPANY)]),
+            ("person", [_incoming("con_9", V1, {**PERSON, "firstname": "x" * 300})]),
+            (
+                "person",
+                [_incoming("con_8", V1, {**PERSON, "email": "ok@fjord.no", "country": "XX"})],
+            ),
+            ("person", [_incoming("con_1", V1, PERSON)]),
+        ]
+    )
+
+    assert results == {"company": ["created"], "person": ["quarantined", "quarantined", "created"]}
+    reasons = {
+        item.source_id: item.reason for item in leg.crosswalk.quarantine.items(entity="person")
+    }
+    assert (
+        reasons["con_9"]
+        == "FieldLengthException: Firstname is 300 characters long; at most 99 are allowed"
+    )
+    assert reasons["con_8"] == "unknown country code 'XX' (ISO 3166-1 alpha-2 expected)"
