@@ -190,3 +190,32 @@ def test_concurrent_creates_get_distinct_ids_and_distinct_updated_dates(api: Any
         created = list(pool.map(create, range(40)))
     assert len({c["ContactId"] for c in created}) == 40
     assert len({c["UpdatedDate"] for c in created}) == 40
+
+
+def test_docs_example_category_one_of_restricts_on_the_id_and_shows_the_name(api: Any) -> None:
+    vendor = api(
+        "POST",
+        "Contact",
+        json={"Name": "Lena Trevare AS", "Number2": "10033", "Category": {"Id": 3}},
+    )
+    assert vendor.json()["Category"] == {"Id": 3, "Value": "Vendor", "Tooltip": "Vendor"}
+    params = {"$select": "name,category,number", "$filter": "category oneOf (3)"}
+    rows = api("GET", "Contact", params=params).json()["value"]
+    assert [{k: r[k] for k in ("name", "category", "number")} for r in rows] == [
+        {"name": "Lena Trevare AS", "category": "Vendor", "number": "10033"}
+    ]
+    unknown = api("POST", "Contact", json={"Name": "X", "Category": {"Id": 99}})
+    assert (unknown.status_code, unknown.json()["ErrorMessage"]) == (
+        400,
+        "Category id 99 not found",
+    )
+
+
+def test_auth_docs_example_mdo_list_request(api: Any) -> None:
+    items = api("GET", "MDOList/category", params={"flat": "True"}).json()
+    assert [item["Name"] for item in items] == ["Customer", "Prospect", "Vendor", "Partner"]
+    assert set(items[0]) >= {"Id", "Name", "ToolTip", "Deleted", "Rank", "ChildItems"}
+    countries = {item["Id"]: item["Name"] for item in api("GET", "MDOList/country").json()}
+    assert countries[578] == "Norway"
+    missing = api("GET", "MDOList/nosuchlist")
+    assert (missing.status_code, missing.json()["ErrorType"]) == (404, "SoNotFoundException")

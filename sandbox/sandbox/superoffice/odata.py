@@ -66,6 +66,13 @@ class Column:
     sql: str
     type: str  # int | decimal | string | datetime | bool
     orderable: bool = True
+    restriction: str | None = None
+    """What a filter compares when it differs from what is shown (list columns show the item's
+    name but restrict on its id, as `category oneOf (3)` in the docs)."""
+
+    @property
+    def where_sql(self) -> str:
+        return self.restriction or self.sql
 
 
 def filter_to_sql(text: str, columns: dict[str, Column]) -> tuple[str, list[Any]]:
@@ -194,20 +201,20 @@ def _number_condition(column: Column, operator: str, values: list[Any], params: 
     if operator in NUMBER_OPERATORS:
         _arity(operator, numbers, 1)
         params.append(numbers[0])
-        return f"({column.sql}) {NUMBER_OPERATORS[operator]} ?"
+        return f"({column.where_sql}) {NUMBER_OPERATORS[operator]} ?"
     if operator in ("oneof", "in", "notoneof"):
         if not numbers:
             raise FilterSyntaxError(f"Operator '{operator}' needs at least one value")
         params.extend(numbers)
         negate = "NOT " if operator == "notoneof" else ""
-        return f"({column.sql}) {negate}IN ({', '.join('?' * len(numbers))})"
+        return f"({column.where_sql}) {negate}IN ({', '.join('?' * len(numbers))})"
     if operator == "between":
         _arity(operator, numbers, 2)
         params.extend(numbers)
-        return f"({column.sql}) BETWEEN ? AND ?"
+        return f"({column.where_sql}) BETWEEN ? AND ?"
     if operator == "set":
         _arity(operator, numbers, 0)
-        return f"COALESCE(({column.sql}), 0) <> 0"
+        return f"COALESCE(({column.where_sql}), 0) <> 0"
     raise FilterSyntaxError(f"Operator '{operator}' is not valid for a {column.type} column")
 
 
@@ -217,7 +224,7 @@ def _like(value: str) -> str:
 
 def _string_condition(column: Column, operator: str, values: list[Any], params: list[Any]) -> str:
     texts = [str(v).casefold() for v in values]
-    folded = f"so_fold({column.sql})"
+    folded = f"so_fold({column.where_sql})"
     simple = {"eq": "=", "is": "=", "equals": "=", "ne": "<>", "isnot": "<>", "unequals": "<>"}
     if operator in simple:
         _arity(operator, texts, 1)
@@ -266,18 +273,18 @@ def _datetime_condition(column: Column, operator: str, values: list[Any], params
         _arity(operator, values, 1)
         params.append(_moment(values[0]))
         sign = {"aftertime": ">=", "beforetime": "<", "datetime": "="}[operator]
-        return f"({column.sql}) {sign} ?"
+        return f"({column.where_sql}) {sign} ?"
     if operator in DATE_OPERATORS:
         _arity(operator, values, 1)
         params.append(_moment(values[0])[:10])
-        return f"substr(({column.sql}), 1, 10) {DATE_OPERATORS[operator]} ?"
+        return f"substr(({column.where_sql}), 1, 10) {DATE_OPERATORS[operator]} ?"
     if operator == "datebetween":
         _arity(operator, values, 2)
         params.extend(_moment(v)[:10] for v in values)
-        return f"substr(({column.sql}), 1, 10) BETWEEN ? AND ?"
+        return f"substr(({column.where_sql}), 1, 10) BETWEEN ? AND ?"
     if operator == "set":
         _arity(operator, values, 0)
-        return f"({column.sql}) IS NOT NULL"
+        return f"({column.where_sql}) IS NOT NULL"
     raise FilterSyntaxError(f"Operator '{operator}' is not valid for a datetime column")
 
 

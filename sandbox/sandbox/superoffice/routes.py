@@ -20,8 +20,9 @@ from sandbox.common.clock import parse_timestamp
 
 from .archive import ArchiveQuery, query_archive
 from .auth import Authenticator
-from .errors import BadRequestError, MethodNotAllowedError, SoError
+from .errors import BadRequestError, MethodNotAllowedError, NotFoundError, SoError
 from .http import View, error_response, json_response, read_json, rule
+from .lists import mdo_list
 from .login import LoginRoutes
 from .models import KINDS, SuperOfficeModel
 from .tenancy import Tenancy
@@ -81,6 +82,7 @@ class SuperOfficeRoutes:
 
     def build(self) -> Map:
         rules = [*self._entity_rules(), *self._archive_rules(), *self._agent_rules()]
+        rules.append(rule(f"{API}/MDOList/<name>", "GET", "GetMDOList", self.tenant(self.mdo_list)))
         rules += self._foreign_key_rules() + LoginRoutes(self.auth, self.tenancy).rules()
         return Map(rules, strict_slashes=False, merge_slashes=False)
 
@@ -164,6 +166,13 @@ class SuperOfficeRoutes:
     def _saved(self, kind: str, body: dict[str, Any]) -> Response:
         _, changed = self.model.get_entity(kind, int(body[KINDS[kind].id_field]))
         return json_response(body, headers={"Last-Modified": http_date(changed)})
+
+    def mdo_list(self, request: Request, name: str) -> Response:
+        """`GET /MDOList/{name}` (`?flat=` is accepted; every list here is flat)."""
+        items = mdo_list(name)
+        if items is None:
+            raise NotFoundError(f"MDO list '{name[:40]}' not found")
+        return json_response(items)
 
     # -- archives ------------------------------------------------------------------------------
 

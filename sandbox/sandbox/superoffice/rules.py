@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from sandbox.common.clock import parse_timestamp
 
 from .errors import BadRequestError, FieldLengthError
+from .lists import list_ref
 from .shapes import CHANNEL_FIELDS, associate_ref, country_ref, currency_ref, default_address
 
 __all__ = [
@@ -264,6 +266,9 @@ def resolve_references(body: dict[str, Any], resolve: Resolver) -> None:
         ("Associate", associate_ref, "AssociateId"),
         ("SupportAssociate", associate_ref, "AssociateId"),
         ("Currency", currency_ref, "Id"),
+        ("Category", partial(list_ref, "category"), "Id"),
+        ("Business", partial(list_ref, "business"), "Id"),
+        ("Position", partial(list_ref, "perspos"), "Id"),
     ):
         if field in body:
             ref = _ref_id(body[field], id_field)
