@@ -1,0 +1,125 @@
+"""Measure 3: initial load throughput of each real target, against a naive loader and the
+sandbox's raw capacity, with the sandboxes adding latency to every request.
+
+Per direction: the source sandbox is seeded, `tap | mapper` writes the mapped Singer file
+(not timed), then the real target loads it into the empty destination (timed, fresh
+crosswalk). Its records are read back and loaded again into an emptied destination by the
+naive loader, then by the concurrent raw client: the same records, the same latency.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.crms import Plugins, Sandbox, two_crms
+from bench.loaders import Create, concurrent, customcrm_creates, naive, superoffice_creates
+from bench.pipes import count_records, keep_streams, run_plugin
+
+__all__ = ["MAX_CONCURRENCY", "measure_load"]
+
+MAX_CONCURRENCY = 4
+"""Both targets' `max_concurrency` default (crmsync and superoffice-client); the raw client
+uses the same."""
+
+DIRECTIONS: dict[str, dict[str, Any]] = {
+    "superoffice->customcrm": {
+        "tap": "tap-superoffice", "mapper": "map-superoffice-to-customcrm",
+        "target": "target-customcrm", "streams": None, "creates": customcrm_creates,
+    },
+    "customcrm->superoffice": {
+        "tap": "tap-customcrm", "mapper": "map-customcrm-to-superoffice",
+        "target": "target-superoffice", "streams": ("contacts", "persons", "products"),
+        "creates": superoffice_creates,
+    },
+}  # fmt: skip
+"""Toward SuperOffice, quotes are left out: a raw quote is a chain of agent calls
+(Sale → Quote → Version → Alternative → Lines) that the comparison loaders do not make."""
+
+
+def _mapped(plugins: Plugins, direction: dict[str, Any], name: str) -> Path:
+    raw, mapped = plugins.workdir / f"{name}.tap.singer", plugins.workdir / f"{name}.singer"
+    run_plugin(plugins, direction["tap"], None, raw)
+    run_plugin(plugins, direction["mapper"], raw, mapped)
+    if direction["streams"]:
+        kept = plugins.workdir / f"{name}.kept.singer"
+        keep_streams(mapped, kept, direction["streams"])
+        return kept
+    return mapped
+
+
+def _timed(
+    destination: Sandbox, latency_ms: int, load: Callable[[], int]
+) -> tuple[float, int, dict[str, Any]]:
+    destination.reset(0)
+    destination.set_latency(latency_ms)
+    destination.clear_requests()
+    started = time.perf_counter()
+    created = load()
+    seconds = time.perf_counter() - started
+    calls = destination.counters()
+    destination.set_latency(0)
+    return seconds, created, calls
+
+
+def _rates(name: str, seconds: float, records: int, calls: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "loader": name,
+        "seconds": round(seconds, 2),
+        "records": records,
+        "records_per_second": round(records / seconds, 1),
+        "requests": calls["total"],
+        "writes": calls["writes"],
+    }
+
+
+def _direction(plugins: Plugins, name: str, companies: int, latency_ms: int) -> dict[str, Any]:
+    direction = DIRECTIONS[name]
+    source_name, destination_name = name.split("->")
+    source: Sandbox = getattr(plugins, source_name)
+    destination: Sandbox = getattr(plugins, destination_name)
+    source.reset(companies)
+    mapped = _mapped(plugins, direction, name)
+    records = sum(count_records(mapped).values())
+    Path(plugins.crosswalk_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    ran: list[Any] = []
+
+    def target() -> int:
+        ran.append(run_plugin(plugins, direction["target"], mapped, None))
+        return records
+
+    results = [_rates("target", *_timed(destination, latency_ms, target))]
+    results[0]["peak_rss_mb"] = ran[0].peak_rss_mb
+    creates: list[list[Create]] = direction["creates"](destination)
+    made = sum(len(level) for level in creates)
+    loaders = {
+        "naive": lambda: naive(destination, creates),
+        "raw_concurrent": lambda: concurrent(destination, creates, MAX_CONCURRENCY),
+    }
+    for loader, load in loaders.items():
+        results.append(_rates(loader, *_timed(destination, latency_ms, load)))
+    target_rate, naive_rate, raw_rate = (r["records_per_second"] for r in results)
+    return {
+        "records_in": records,
+        "records_created_by_target": made,
+        "loaders": results,
+        "target_vs_naive": round(target_rate / naive_rate, 2),
+        "target_vs_raw": round(target_rate / raw_rate, 2),
+        "goals": {"target_vs_naive": 5.0, "target_vs_raw": 0.8},
+    }
+
+
+def measure_load(workdir: Path, companies: int, latency_ms: int) -> dict[str, Any]:
+    """Both directions, each from `companies` seeded companies into an empty destination."""
+    with two_crms(workdir, 0) as crms:
+        directions = {
+            name: _direction(crms.plugins, name, companies, latency_ms) for name in DIRECTIONS
+        }
+    return {
+        "companies_seeded_in_source": companies,
+        "latency_ms": latency_ms,
+        "max_concurrency": MAX_CONCURRENCY,
+        "directions": directions,
+    }
