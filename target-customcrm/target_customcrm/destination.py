@@ -96,15 +96,13 @@ class CustomcrmDestination:
         """PATCH only `changes`, guarded by `If-Match: "<version>"` (412 → StaleVersionError)."""
         body = payload(entity, changes)
         if entity == "quote_line":
-            quote_id = str(ours.extra.get("quote_id") or ours.values.get("quote_id"))
+            quote_id = _quote_of(ours)
             moved = body.pop("quote_id", quote_id)
             if moved != quote_id:
                 raise RecordRejectedError(
                     f"a quote line cannot move to another quote ({quote_id} → {moved})"
                 )
-            path = f"{self._lines_path(quote_id)}/{ours.id}"
-        else:
-            path = f"{self.client.settings.path(self._stream(entity))}/{ours.id}"
+        path = self._record_path(entity, ours)
         if not body:
             return ours
         updated = self.client.patch(path, body, version=_api_version(ours))
@@ -114,12 +112,7 @@ class CustomcrmDestination:
     @as_crmsync_errors
     def delete(self, entity: str, ours: Ours) -> None:
         """Soft-delete (Customcrm keeps the record with `deleted_at`), guarded by `If-Match`."""
-        if entity == "quote_line":
-            quote_id = str(ours.extra.get("quote_id") or ours.values.get("quote_id"))
-            path = f"{self._lines_path(quote_id)}/{ours.id}"
-        else:
-            path = f"{self.client.settings.path(self._stream(entity))}/{ours.id}"
-        self.client.delete(path, version=_api_version(ours))
+        self.client.delete(self._record_path(entity, ours), version=_api_version(ours))
 
     # Helpers ---------------------------------------------------------------------------------
 
@@ -128,6 +121,12 @@ class CustomcrmDestination:
 
     def _lines_path(self, quote_id: str) -> str:
         return f"{self.client.settings.path('quotes')}/{quote_id}/lines"
+
+    def _record_path(self, entity: str, ours: Ours) -> str:
+        """Where one record lives: `/customers/{id}`, or `/quotes/{quote}/lines/{id}`."""
+        if entity == "quote_line":
+            return f"{self._lines_path(_quote_of(ours))}/{ours.id}"
+        return f"{self.client.settings.path(self._stream(entity))}/{ours.id}"
 
     def _remember(self, entity: str, record: Mapping[str, Any]) -> None:
         with self._lock:
@@ -227,6 +226,11 @@ class CustomcrmDestination:
 def _lines_of(quote: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A quote's lines, each carrying its `quote_id`."""
     return [{**line, "quote_id": quote["id"]} for line in quote.get("lines") or []]
+
+
+def _quote_of(line: Ours) -> str:
+    """The quote a line belongs to, as read from the API."""
+    return str(line.extra.get("quote_id") or line.values.get("quote_id"))
 
 
 def _api_version(ours: Ours) -> str | int:
