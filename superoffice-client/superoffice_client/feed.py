@@ -44,10 +44,10 @@ def changes(
     restriction: str | None = None,
     page_size: int = 500,
 ) -> Iterator[dict[str, Any]]:
-    """Archive rows of `resource` changed at or after `since`, oldest first, each id once per
-    boundary second (a record edited during paging may come again, later, with its new time)."""
+    """Archive rows of `resource` changed at or after `since`, oldest first, each version once
+    (a record edited during paging comes again, later, with its new time)."""
     boundary = _second(since or EPOCH)
-    seen_at_boundary: set[Any] = set()
+    seen_at_boundary: set[tuple[Any, Any]] = set()
     skip = 0
     select = (id_column, updated_column, *extra_columns)
     while True:
@@ -62,7 +62,7 @@ def changes(
         fresh = 0
         for row in rows:
             moment = parse_moment(row.get(updated_column)) or boundary
-            key = row.get(id_column)
+            key = (row.get(id_column), row.get(updated_column))  # an edit makes a new key
             if _second(moment) <= boundary and key in seen_at_boundary:
                 continue
             if _second(moment) > boundary:

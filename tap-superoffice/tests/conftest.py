@@ -36,14 +36,14 @@ def system_user_config(so: RunningSandbox, private_key_pem: str) -> dict[str, An
     }
 
 
-@pytest.fixture(scope="module")
-def seeded_superoffice() -> Iterator[RunningSandbox]:
-    """An emulator seeded with a small world (read-only tests share it)."""
-    with running_sandbox("superoffice", seed=6, seed_value=7) as so:
+@pytest.fixture
+def tenant() -> Iterator[RunningSandbox]:
+    """A small seeded tenant of its own for each test."""
+    with running_sandbox("superoffice", seed=3, seed_value=5) as so:
         yield so
 
 
 @pytest.fixture
-def empty_superoffice() -> Iterator[RunningSandbox]:
-    with running_sandbox("superoffice", seed=0) as so:
-        yield so
+def config(tenant: RunningSandbox, private_key_pem: str) -> dict[str, Any]:
+    """A system-user tap config for the test's tenant."""
+    return system_user_config(tenant, private_key_pem)
