@@ -144,7 +144,7 @@ def test_injected_429_carries_retry_after_and_is_counted(
     assert answer.headers["Retry-After"] == "7"
     assert emulator.model.notes["1"] == "note 1"
     faults = requests.get(f"{url}/_sandbox/faults", timeout=5).json()
-    assert faults["injected"] == {"429": 1, "5xx": 0, "drop": 0, "slow": 0}
+    assert faults["injected"] == {"429": 1, "5xx": 0, "drop": 0, "slow": 0, "drop_after_write": 0}
     assert requests.get(f"{url}/_sandbox/requests", timeout=5).json()["writes"] == 0
 
 
@@ -218,3 +218,18 @@ def test_invalid_fault_settings_are_rejected_and_nothing_changes(
     assert (answer.status_code, answer.json()["detail"]) == (400, detail)
     current = requests.get(f"{url}/_sandbox/faults", timeout=5).json()
     assert (current["rate_429"], current["rate_drop"], current["latency_ms"]) == (0.0, 0.0, 0)
+
+
+def test_drop_after_write_stores_the_change_but_the_client_hears_nothing(
+    notebook: tuple[str, NotebookEmulator],
+) -> None:
+    url, emulator = notebook
+    requests.put(f"{url}/_sandbox/faults", json={"rate_drop_after_write": 1}, timeout=5)
+    with pytest.raises(requests.ConnectionError):
+        requests.put(f"{url}/notes/7", data="kept", timeout=5)
+    assert emulator.model.notes["7"] == "kept"
+    assert requests.get(f"{url}/notes/7", timeout=5).json() == {"text": "kept"}
+    counted = requests.get(f"{url}/_sandbox/requests", timeout=5).json()
+    assert (counted["writes"], counted["total"]) == (1, 2)
+    faults = requests.get(f"{url}/_sandbox/faults", timeout=5).json()
+    assert faults["injected"]["drop_after_write"] == 1

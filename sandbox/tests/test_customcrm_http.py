@@ -310,3 +310,20 @@ def test_paging_over_http_misses_nothing_while_another_client_edits(
         cursor = page["next_cursor"]
     assert sorted(seen) == sorted(everyone)
     assert (seen[unseen], seen[everyone[0]]) == (2, 2)
+
+
+def test_a_create_whose_answer_was_lost_is_found_by_retrying_its_idempotency_key(
+    crm: RunningSandbox, api: requests.Session
+) -> None:
+    headers = {"Idempotency-Key": "crmsync-lost-1"}
+    body = {"name": "Lost Reply AS", "external_ids": {"crmsync": "lost-1"}}
+    crm.set_faults(rate_drop_after_write=1)
+    with pytest.raises(requests.ConnectionError):
+        api.post(f"{crm.url}/api/v1/customers", json=body, headers=headers, timeout=5)
+    crm.clear_faults()
+    retried = api.post(f"{crm.url}/api/v1/customers", json=body, headers=headers, timeout=5)
+    found = api.get(
+        f"{crm.url}/api/v1/customers", params={"external_id": "crmsync:lost-1"}, timeout=5
+    )
+    assert retried.status_code == 201
+    assert [c["id"] for c in found.json()["items"]] == [retried.json()["id"]]

@@ -126,8 +126,8 @@ class SandboxApp:
             return self._routing_error(error)
         operation: Operation = rule.endpoint
         route = f"{request.method} {route_pattern(rule)}"
-        fault = self._delay_and_draw()
-        if fault.kind not in (None, "slow"):
+        fault = self._delay_and_draw(writes=operation.writes)
+        if fault.kind in ("429", "5xx", "drop"):
             self.counters.count(route, wrote=False)
             return self._injected_response(fault, request)
         try:
@@ -137,11 +137,13 @@ class SandboxApp:
                            self.emulator.name)  # fmt: skip
             response = self.emulator.render_error(500, "Internal error in the emulator", {})
         self.counters.count(route, wrote=operation.writes and response.status_code < 400)
+        if fault.kind == "drop_after_write":  # the change is stored, the client never hears
+            _drop_connection(request)
         return response
 
-    def _delay_and_draw(self) -> Fault:
+    def _delay_and_draw(self, *, writes: bool) -> Fault:
         settings = self.faults.settings
-        fault = self.faults.draw()
+        fault = self.faults.draw(writes=writes)
         delay = settings.latency_ms / 1000 + (settings.slow_seconds if fault.kind == "slow" else 0)
         if delay:
             time.sleep(delay)

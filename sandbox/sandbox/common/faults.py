@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 __all__ = ["Fault", "FaultInjector", "FaultSettings", "InvalidFaultSettingsError"]
 
-FaultKind = Literal["429", "5xx", "drop", "slow"]
-_RATES = ("rate_429", "rate_5xx", "rate_drop", "rate_slow")
-_KINDS: tuple[FaultKind, ...] = ("429", "5xx", "drop", "slow")
+FaultKind = Literal["429", "5xx", "drop", "slow", "drop_after_write"]
+_RATES = ("rate_429", "rate_5xx", "rate_drop", "rate_slow", "rate_drop_after_write")
+_KINDS: tuple[FaultKind, ...] = ("429", "5xx", "drop", "slow", "drop_after_write")
 _SERVER_ERRORS = (500, 502, 503)
 
 
@@ -30,6 +30,8 @@ class FaultSettings:
     rate_5xx: float = 0.0
     rate_drop: float = 0.0
     rate_slow: float = 0.0
+    rate_drop_after_write: float = 0.0
+    """Write requests that change state and then lose their answer (the connection drops)."""
     slow_seconds: float = 2.0
     latency_ms: int = 0
     retry_after: int = 1
@@ -100,14 +102,17 @@ class FaultInjector:
         with self._lock:
             return dict(self._injected)
 
-    def draw(self) -> Fault:
-        """The fault for the next request (counted as injected when there is one)."""
+    def draw(self, *, writes: bool) -> Fault:
+        """The fault for the next request (counted as injected when there is one); a lost
+        answer after the write only hits operations that write."""
         with self._lock:
             settings, roll = self._settings, self._random.random()
             threshold = 0.0
             for rate, kind in zip(_RATES, _KINDS, strict=True):
                 threshold += getattr(settings, rate)
                 if roll < threshold:
+                    if kind == "drop_after_write" and not writes:
+                        return Fault()
                     self._injected[kind] += 1
                     status = {"429": 429, "5xx": self._random.choice(_SERVER_ERRORS)}.get(kind)
                     return Fault(kind=kind, status=status)
