@@ -63,6 +63,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help=f"records per plugin run for peak RSS (full size: {FULL['memory_records']})",
     )
     parser.add_argument(
+        "--memory-target-limit",
+        type=int,
+        default=2000,
+        help="run the targets only up to this many records (they are slow)",
+    )
+    parser.add_argument(
         "--links",
         type=int,
         default=1_000_000,

@@ -126,6 +126,7 @@ def change_run(crms: TwoCrms, edits: int) -> dict[str, Any]:
 def measure_cost(workdir: Path, companies: int, edit_counts: Sequence[int]) -> dict[str, Any]:
     """Initial sync, settle run, idle run, then one change run per edit count."""
     with two_crms(workdir, companies) as crms:
+        crms.plugins.install()
         first = two_way_run(crms)
         settle = two_way_run(crms)
         idle = two_way_run(crms)

@@ -101,7 +101,15 @@ def _direction(plugins: Plugins, name: str, companies: int, latency_ms: int) -> 
     for loader, load in loaders.items():
         results.append(_rates(loader, *_timed(destination, latency_ms, load)))
     target_rate, naive_rate, raw_rate = (r["records_per_second"] for r in results)
+    empty = plugins.workdir / "empty.singer"
+    empty.write_text("")
+    startup = run_plugin(plugins, direction["target"], empty, None).seconds
+    steady = round(records / max(results[0]["seconds"] - startup, 0.01), 1)
     return {
+        "target_startup_seconds": startup,
+        "target_records_per_second_after_startup": steady,
+        "target_after_startup_vs_naive": round(steady / naive_rate, 2),
+        "target_after_startup_vs_raw": round(steady / raw_rate, 2),
         "records_in": records,
         "records_created_by_target": made,
         "loaders": results,
