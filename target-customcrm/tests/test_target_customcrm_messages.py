@@ -293,3 +293,13 @@ def test_values_spelled_differently_are_written_once_and_then_rest(
     assert [(row["email"], row["country"]) for row in crm.records("customers")] == [(None, None)]
     assert crm.requests()["writes"] == 0
     assert quarantined(config) == []
+
+
+def test_a_record_deleted_before_it_was_ever_linked_is_not_created(
+    crm: RunningSandbox, config: dict[str, Any]
+) -> None:
+    gone = customer("u1", "Borte AS", deleted_at="2026-11-01T11:00:00.000000Z")
+    run_target(config, [schema_message("customers"), gone, customer("u2", "Her AS")])
+
+    assert [row["name"] for row in crm.records("customers")] == ["Her AS"]
+    assert crm.requests()["writes"] == 1
