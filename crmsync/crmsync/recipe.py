@@ -86,6 +86,12 @@ class Recipe:
 
     def triage(self, spec: EntitySpec, record: Incoming) -> tuple[Outcome, Incoming, Link | None]:
         """Echo, delete, references and the base check: everything decided without the API."""
+        if record.system == self.destination.system:
+            reason = (
+                f"the record comes from {record.system}, the destination itself; set the "
+                "target's source_system to the name of the side it reads from"
+            )
+            return self.reject(spec, record, reason), record, None
         link = self.effects.find(spec.name, record.system, record.id)
         source = link.side(record.system) if link else None
         target = link.side(self.destination.system) if link else None

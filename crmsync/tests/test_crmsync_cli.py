@@ -121,3 +121,24 @@ def test_an_unknown_command_is_a_usage_error(crosswalk_url, capsys):
         main(["frobnicate", "--crosswalk", crosswalk_url])
     assert exit_info.value.code == 2
     assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
+
+
+def test_plan_prints_the_latest_dry_run_as_a_table_and_as_json(world, crosswalk_url):
+    acme = world.left.add("company", name="Acme AS", city="Oslo")
+    world.both()
+    world.left.edit("company", acme, city="Bergen")
+    world.leg(world.left, world.right, dry_run=True)
+
+    status, table = run("plan", "--crosswalk", crosswalk_url)
+    assert status == 0
+    assert "update  company  c1" in table
+    assert "city: 'Oslo' -> 'Bergen'" in table
+    _status, raw = run("plan", "--crosswalk", crosswalk_url, "--json")
+    assert json.loads(raw)["updates"][0]["changes"] == {"city": ["Oslo", "Bergen"]}
+
+
+def test_the_crosswalk_url_is_a_secret_setting():
+    from crmsync.settings import SyncSettings
+
+    setting = SyncSettings.json_schema()["crosswalk_url"]
+    assert (setting["secret"], setting["writeOnly"]) == (True, True)

@@ -452,3 +452,37 @@ def test_a_rejected_child_is_kept_with_its_source_reference_and_retried_under_it
     partner = world.crosswalk.translate("person", "customcrm", kari, "superoffice")
     parent = world.crosswalk.translate("company", "customcrm", acme, "superoffice")
     assert world.right.values("person", partner)["company_id"] == parent
+
+
+def test_a_create_interrupted_before_the_api_call_is_made_once_with_the_same_key(world):
+    acme = world.left.add("company", name="Acme AS")
+    crashed = world.crosswalk.runs.start("customcrm->superoffice", "superoffice", dry_run=False)
+    intent = world.crosswalk.claim_intent("company", "customcrm", acme, "superoffice", crashed)
+    world.crosswalk.runs.finish(crashed, "failed", {}, None)  # killed before create()
+
+    world.leg(world.left, world.right)
+
+    (created,) = world.right.records["company"].values()
+    assert created["key"] == intent.correlation_key
+    assert world.right.calls["find_by_correlation"] == 1
+    assert world.right.calls["create"] == 1
+    assert world.crosswalk.open_intent("company", "customcrm", acme) is None
+
+
+def test_a_record_from_the_destination_itself_is_quarantined_not_looped(world):
+    sync = Synchronizer(
+        world.crosswalk,
+        world.right,
+        settings=SyncSettings(),
+        specs=SPECS_FROM(world),
+        leg="superoffice->superoffice",
+    )
+
+    (outcome,) = sync.receive("company", [Incoming("superoffice", "s1", None, {"name": "x"})])
+
+    assert outcome.result == "quarantined"
+    assert outcome.reason == (
+        "the record comes from superoffice, the destination itself; set the target's "
+        "source_system to the name of the side it reads from"
+    )
+    assert world.right.writes == 0
