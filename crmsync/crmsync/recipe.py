@@ -16,7 +16,7 @@ from crmsync.crosswalk import Link
 from crmsync.destination import Destination, Ours, RecordRejectedError, StaleVersionError
 from crmsync.effects import Effects
 from crmsync.identity import Ambiguous, choose_candidate
-from crmsync.merge import Policy, Side, merge
+from crmsync.merge import FieldConflict, Policy, Side, merge
 from crmsync.normalise import normalise_key
 from crmsync.receipts import is_echo, normalise_version, receipt_for
 from crmsync.records import EntitySpec, Incoming
@@ -181,6 +181,8 @@ class Recipe:
                 return self.reject(
                     spec, record, f"linked {spec.name} is gone from {self.destination.system}"
                 )
+            if ours.deleted:
+                return self._deleted_here(spec, record, ours)
             try:
                 written = self._write(spec, record, link, ours)
             except StaleVersionError:
@@ -192,6 +194,25 @@ class Recipe:
         return self.reject(
             spec, record, f"{spec.name} kept changing under us ({STALE_ATTEMPTS} attempts)"
         )
+
+    def _deleted_here(self, spec: EntitySpec, record: Incoming, ours: Ours) -> Outcome:
+        """An edit arrived for a record deleted here: the delete wins, and that is recorded.
+
+        The deletion travels to the other side on the other leg; the record is never revived.
+        """
+        where = ConflictRecord(
+            self.effects.run_id,
+            spec.name,
+            record.system,
+            record.id,
+            self.destination.system,
+            ours.id,
+        )
+        self.effects.record_conflicts(
+            where, (FieldConflict("_deleted", False, True, False, "ours", "delete_wins"),)
+        )
+        self.report.count(spec.name, "conflict")
+        return self._done(spec, record, "unchanged", ours.id)
 
     def _write(self, spec: EntitySpec, record: Incoming, link: Link, ours: Ours) -> Outcome | None:
         """Merge, write the changes, store base and receipt; None if the member moved."""

@@ -486,3 +486,24 @@ def test_a_record_from_the_destination_itself_is_quarantined_not_looped(world):
         "source_system to the name of the side it reads from"
     )
     assert world.right.writes == 0
+
+
+def test_an_edit_to_a_record_deleted_on_the_other_side_does_not_revive_it(world):
+    acme = world.left.add("company", name="Acme AS", city="Oslo")
+    world.both()
+    partner = world.crosswalk.translate("company", "customcrm", acme, "superoffice")
+    world.right.remove("company", partner)
+    world.left.edit("company", acme, city="Bergen")
+    world.reset_calls()
+
+    world.both()
+
+    assert world.right.calls["update"] == 0
+    assert world.right.live("company") == {}
+    assert world.left.live("company") == {}
+    conflict = world.crosswalk.conflicts.recent()[0]
+    assert (conflict["field"], conflict["winner"], conflict["rule"]) == (
+        "_deleted",
+        "superoffice",
+        "delete_wins",
+    )
