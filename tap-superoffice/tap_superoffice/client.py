@@ -55,6 +55,25 @@ class SuperOfficeStream(Stream):
     updated_column: str
     archive_columns: tuple[str, ...] = ()
     is_sorted = False  # entities are re-read after the archive query: times may move forward
+    scannable = False
+    """Whether `full_id_scan` applies (products and alternatives have no deletion feed)."""
+
+    @property
+    def full_scan(self) -> bool:
+        """Read every record, ignoring the bookmark, as one complete version of the stream."""
+        return self.scannable and bool(self.config.get("full_id_scan"))
+
+    @property
+    @override
+    def replication_method(self) -> str:
+        return "FULL_TABLE" if self.full_scan else super().replication_method
+
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        # A complete scan is announced as a new table version: a target may treat records of
+        # older versions as deleted (Singer's ACTIVATE_VERSION).
+        return self.full_scan or super().emit_activate_version_messages
 
     @property
     def client(self) -> SuperOfficeClient:
@@ -71,7 +90,7 @@ class SuperOfficeStream(Stream):
 
     def since(self, context: Context | None) -> datetime | None:
         """The bookmark (or start_date) to read from; the SDK never filters by it itself."""
-        return self.get_starting_timestamp(context)
+        return None if self.full_scan else self.get_starting_timestamp(context)
 
     def read_rows(self, archive_row: dict[str, Any]) -> list[dict[str, Any]]:
         """The stream's rows for one archive row (usually one; a sale gives its alternatives)."""

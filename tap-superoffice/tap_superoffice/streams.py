@@ -99,6 +99,7 @@ class ProductsStream(SuperOfficeStream):
     archive = "Product"
     id_column = "productId"
     updated_column = "updatedDate"
+    scannable = True
 
     @override
     def read_rows(self, archive_row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -117,6 +118,7 @@ class QuoteAlternativesStream(SuperOfficeStream):
     archive = "Archive/Sale"
     id_column = "saleId"
     updated_column = "updatedDate"
+    scannable = True
 
     @override
     def read_rows(self, archive_row: dict[str, Any]) -> list[dict[str, Any]]:

@@ -33,6 +33,13 @@ TAP_SETTINGS = th.PropertiesList(
         description="Also emit soft-deleted companies and persons from the recycle archives "
         "(rows with `deleted: true`)",
     ),
+    th.Property(
+        "full_id_scan",
+        th.BooleanType,
+        default=False,
+        description="Read every product and quote alternative on each run, ignoring the "
+        "bookmark, announced with ACTIVATE_VERSION (they have no deletion feed)",
+    ),
 ).to_dict()
 
 

@@ -129,3 +129,20 @@ def test_a_record_edited_while_paging_is_read_later_not_skipped(
     assert sorted(set(seen)) == list(range(1, total + 1))  # nobody skipped
     assert seen.count(1) == 2  # person 1 again, after its edit
     assert seen[-1] == 1
+
+
+def test_full_id_scan_reads_every_product_and_announces_a_table_version(
+    tenant: RunningSandbox, config: dict[str, Any]
+) -> None:
+    _, state = _sync(config)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        TapSuperOffice(config={**config, "full_id_scan": True}, state=state).sync_all()
+    messages = [json.loads(line) for line in out.getvalue().splitlines()]
+
+    products = [
+        m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == "products"
+    ]
+    assert len(products) == len(tenant.records("products"))
+    kinds = [m["type"] for m in messages if m.get("stream") == "products"]
+    assert kinds.index("ACTIVATE_VERSION") < kinds.index("RECORD")
