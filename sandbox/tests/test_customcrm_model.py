@@ -13,6 +13,7 @@ from sandbox.customcrm.errors import (
     PreconditionFailedError,
     RecordDeletedError,
     UnknownReferenceError,
+    ValidationFailedError,
 )
 from sandbox.customcrm.models import CustomcrmModel
 from sandbox.customcrm.resources import RESOURCES, decode_cursor, normalise
@@ -239,3 +240,14 @@ def test_seeded_records_are_valid_input_for_the_contract(
     for record in seeded.records(collection):
         writable = {name: record[name] for name in resource.fields if record[name] is not None}
         assert body_errors(resource.create_schema, writable) == [], record
+
+
+def test_an_invalid_patch_is_a_validation_problem_even_with_a_stale_if_match(
+    model: CustomcrmModel,
+) -> None:
+    customer = _customer(model, "Fjord AS")
+    with pytest.raises(ValidationFailedError) as refused:
+        model.update_record(CUSTOMERS, customer["id"], {"email": "nope"}, if_match='"9"')
+    assert [(e.field, e.message) for e in refused.value.errors] == [
+        ("email", "must be an e-mail address")
+    ]

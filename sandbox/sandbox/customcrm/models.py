@@ -132,8 +132,8 @@ class CustomcrmModel:
         """Apply a JSON merge patch; a patch that changes nothing leaves the version alone."""
         with self._lock:
             row = self._existing(resource, record_id, parent_id)
+            _check_body(resource.update_schema, patch)  # bad input is a 422 whatever the version
             _check_version(row, if_match)
-            _check_body(resource.update_schema, patch)
             if row.deleted_at is not None:
                 raise RecordDeletedError(f"{resource.singular} {record_id} is deleted")
             self._check_parent_alive(resource, row.parent_id)
