@@ -1,0 +1,115 @@
+"""Create intents: who may create the partner of a source record, claimed before the create.
+
+A fresh claim gets a uuid4 correlation key that travels into the destination record. The
+intent table's unique key (entity, source system, source id) lets one claim win; an intent
+left by a run that ended, or whose lease ran out, is taken over with its key, so the
+taker looks for the record that key may already have made. Decides nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from crmsync import store
+
+__all__ = ["INTENT_LEASE", "Intent", "Intents"]
+
+INTENT_LEASE = dt.timedelta(minutes=15)
+"""An intent of a run that is still marked running is taken over only after this long."""
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A claimed create: the correlation key travels into the destination record."""
+
+    correlation_key: str
+    resumed: bool
+    """True when an earlier, interrupted attempt held this key: look for its record first."""
+
+
+class Intents:
+    """The `intents` table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def claim(
+        self, entity: str, source_system: str, source_id: str, destination_system: str, run_id: int
+    ) -> Intent | None:
+        """Claim the right to create this source record's partner, committed before the create.
+
+        A fresh claim gets a new uuid4 correlation key. An intent left by a finished or
+        crashed run (lease expired) is taken over with its key, so the caller must look for
+        the record that key may already have made. None: a live run holds the claim.
+        """
+        now = store.utcnow()
+        key = uuid.uuid4().hex
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    store.intents.insert().values(
+                        entity=entity,
+                        source_system=source_system,
+                        source_id=source_id,
+                        destination_system=destination_system,
+                        correlation_key=key,
+                        run_id=run_id,
+                        claimed_at=now,
+                    )
+                )
+            return Intent(key, resumed=False)
+        except IntegrityError:
+            pass
+        return self._take_over(entity, source_system, source_id, run_id, now)
+
+    def _take_over(
+        self, entity: str, source_system: str, source_id: str, run_id: int, now: dt.datetime
+    ) -> Intent | None:
+        intents = store.intents
+        ended = sa.select(store.runs.c.id).where(store.runs.c.status != "running")
+        where = (
+            (intents.c.entity == entity)
+            & (intents.c.source_system == source_system)
+            & (intents.c.source_id == source_id)
+        )
+        with self.engine.begin() as connection:
+            taken = connection.execute(
+                intents.update()
+                .where(where)
+                .where(
+                    (intents.c.run_id == run_id)
+                    | (intents.c.claimed_at < now - INTENT_LEASE)
+                    | intents.c.run_id.in_(ended)
+                )
+                .values(run_id=run_id, claimed_at=now)
+            ).rowcount
+            if taken != 1:
+                return None
+            key = connection.execute(sa.select(intents.c.correlation_key).where(where)).scalar()
+        return Intent(str(key), resumed=True)
+
+    def release(self, correlation_key: str) -> None:
+        """Drop an intent whose create will not happen (the destination rejected it)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                store.intents.delete().where(store.intents.c.correlation_key == correlation_key)
+            )
+
+    def open(self, entity: str, source_system: str, source_id: str) -> str | None:
+        """The correlation key of an unfinished create of this source record, if any."""
+        intents = store.intents
+        with self.engine.connect() as connection:
+            key = connection.execute(
+                sa.select(intents.c.correlation_key).where(
+                    intents.c.entity == entity,
+                    intents.c.source_system == source_system,
+                    intents.c.source_id == source_id,
+                )
+            ).scalar()
+        return None if key is None else str(key)
