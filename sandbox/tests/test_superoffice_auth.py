@@ -29,7 +29,12 @@ def default_settings(sandbox: RunningSandbox) -> Iterator[None]:
     yield
     requests.put(
         f"{sandbox.url}/_superoffice/settings",
-        json={"endpoint_prefix": "", "state": "Running", "ticket_idle_seconds": 21600},
+        json={
+            "endpoint_prefix": "",
+            "endpoint_host": "",
+            "state": "Running",
+            "ticket_idle_seconds": 21600,
+        },
         timeout=30,
     )
 
@@ -325,4 +330,28 @@ def test_an_unknown_tenant_state_is_refused_by_the_settings_call(sandbox: Runnin
     assert response.status_code == 400
     assert response.json()["ErrorMessage"].startswith(
         "state must be one of Unknown, Provisioning, Running"
+    )
+
+
+def test_a_tenant_moved_to_another_host_answers_421_on_the_old_one(sandbox: RunningSandbox) -> None:
+    headers = {"Authorization": f"Bearer {sandbox.token}"}
+    requests.put(
+        f"{sandbox.url}/_superoffice/settings", json={"endpoint_host": "localhost"}, timeout=30
+    )
+    state = requests.get(f"{sandbox.url}/api/state/Cust12345", timeout=30).json()
+    port = sandbox.url.rsplit(":", 1)[1]
+    assert state["Endpoint"] == f"http://localhost:{port}/Cust12345"
+    stale = _person(sandbox, headers)
+    assert (stale.status_code, stale.json()["ErrorType"]) == (421, "MisdirectedRequest")
+    moved = requests.get(f"{state['Endpoint']}/api/v1/Person/1", headers=headers, timeout=30)
+    assert moved.status_code == 200
+
+
+def test_settings_refuse_values_of_the_wrong_type(sandbox: RunningSandbox) -> None:
+    response = requests.put(
+        f"{sandbox.url}/_superoffice/settings", json={"endpoint_host": 5}, timeout=30
+    )
+    assert (response.status_code, response.json()["ErrorMessage"]) == (
+        400,
+        "endpoint_host must be a string",
     )

@@ -51,13 +51,18 @@ class LoginRoutes:
         return json_response(self.tenancy.status(context, request.host_url))
 
     def settings(self, request: Request) -> Response:
-        """Sandbox-only: move the tenant's endpoint prefix, change its state or ticket idle time."""
+        """Sandbox-only: move the tenant (path prefix, host name), set its state or idle time."""
         if request.method == "PUT":
             try:
                 body = read_json(request) or {}
                 if not isinstance(body, dict):
                     raise BadRequestError("Settings must be a JSON object")
-                self.tenancy.move(body.get("endpoint_prefix"), body.get("state"))
+                for name in ("endpoint_prefix", "endpoint_host", "state"):
+                    if body.get(name) is not None and not isinstance(body[name], str):
+                        raise BadRequestError(f"{name} must be a string")
+                self.tenancy.move(
+                    body.get("endpoint_prefix"), body.get("state"), body.get("endpoint_host")
+                )
                 if "ticket_idle_seconds" in body:
                     self.auth.idle_seconds = float(body["ticket_idle_seconds"])
             except (SoError, ValueError, TypeError) as failure:
@@ -66,6 +71,7 @@ class LoginRoutes:
         current = {
             "context": self.tenancy.context,
             "endpoint_prefix": self.tenancy.prefix,
+            "endpoint_host": self.tenancy.host or "",
             "state": self.tenancy.state,
             "ticket_idle_seconds": self.auth.idle_seconds,
         }

@@ -72,7 +72,7 @@ class SuperOfficeRoutes:
 
         def guarded(request: Request, endpoint: str, **values: Any) -> Response:
             try:
-                self.tenancy.check(endpoint)
+                self.tenancy.check(endpoint, request.host)
                 self.auth.check({k.lower(): v for k, v in request.headers.items()})
                 return view(request, **values)
             except SoError as error:
