@@ -173,3 +173,20 @@ def test_secrets_never_reach_the_log(
     assert superoffice.token not in caplog.text
     assert "SOTicket" not in caplog.text
     assert "PRIVATE KEY" not in caplog.text
+
+
+def test_requests_per_second_holds_across_threads(
+    superoffice: RunningSandbox, config_for: Config
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = connect(
+        {**config_for(superoffice, "basic"), "requests_per_second": 20, "max_concurrency": 4}
+    )
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(lambda n: client.get_json(f"Person/{n}")["PersonId"], [1, 2, 3] * 4))
+    elapsed = time.monotonic() - started
+
+    assert sorted(found) == sorted([1, 2, 3] * 4)
+    assert elapsed >= 11 / 20  # 12 requests at 20/s: the 12th starts after 0.55 s

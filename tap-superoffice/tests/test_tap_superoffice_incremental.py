@@ -146,3 +146,15 @@ def test_full_id_scan_reads_every_product_and_announces_a_table_version(
     assert len(products) == len(tenant.records("products"))
     kinds = [m["type"] for m in messages if m.get("stream") == "products"]
     assert kinds.index("ACTIVATE_VERSION") < kinds.index("RECORD")
+
+
+def test_a_run_under_injected_429s_emits_the_same_records(
+    tenant: RunningSandbox, config: dict[str, Any]
+) -> None:
+    calm, _ = _sync(config)
+    tenant.set_faults(rate_429=0.3, retry_after=0, seed=5)
+
+    throttled, _ = _sync({**config, "max_retries": 10})
+
+    assert tenant.faults()["injected"]["429"] > 0
+    assert throttled == calm
