@@ -28,6 +28,9 @@ BIN = ROOT / ".venv" / "bin"
 TENANT = "Cust12345"
 TOKEN = "sandbox-token"  # noqa: S105 - the documented token of the local emulators
 SEED_VALUE = 7
+MELTANO_DIR = ROOT / "var" / "bench" / ".meltano"
+"""The benchmark's own Meltano folder (plugins, catalogs): `meltano run`s of tests in the
+same checkout rewrite the shared `.meltano/run/<plugin>/` catalog files while they run."""
 
 
 @dataclass
@@ -161,6 +164,7 @@ class Plugins:
             "MELTANO_ENVIRONMENT": "sandbox",
             "MELTANO_DATABASE_URI": f"sqlite:///{self.workdir}/meltano.db",
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "MELTANO_SYS_DIR_ROOT": str(MELTANO_DIR),
             "TAP_CUSTOMCRM_API_URL": cc,
             "TARGET_CUSTOMCRM_API_URL": cc,
             "TAP_SUPEROFFICE_LOGIN_URL": so,

@@ -192,6 +192,39 @@ def _plot(results: dict[str, dict[str, Any]], path: Path) -> None:
     plt.close(figure)
 
 
+def _summary(results: dict[str, dict[str, Any]]) -> str:
+    """One row per goal of issue 9: what was measured and whether it is met."""
+    rows: list[list[Any]] = []
+    if "cost" in results:
+        idle = results["cost"]["idle_run"]
+        lists = sum(
+            calls["list_requests"]
+            for leg in idle["legs"].values()
+            for calls in leg["calls"]["sides"].values()
+        )
+        rows.append(
+            ["idle run: zero writes", f"{idle['writes']} writes", _goal(idle["writes"] == 0)]
+        )
+        rows.append(["idle run: one list request per stream per side (8 calls)",
+                     f"{idle['total_calls']} calls, {lists} of them list requests",
+                     _goal(idle["total_calls"] <= 8)])  # fmt: skip
+        for change in results["cost"]["changes"]:
+            per = change["calls_per_changed_record"]
+            with_next = change["calls_per_changed_record_with_next_run"]
+            goal = f"{change['edits_per_side']} edits per side: ≤ 2 calls per changed record"
+            rows.append([goal, f"{per} (with the next run: {with_next})", _goal(per <= 2)])
+    if "load" in results:
+        for name, d in results["load"]["directions"].items():
+            rows.append([f"{name}: ≥ 5 times the naive loader", d["target_vs_naive"],
+                         _goal(d["target_vs_naive"] >= 5)])  # fmt: skip
+            rows.append([f"{name}: ≥ 80% of raw capacity", f"{d['target_vs_raw']:.0%}",
+                         _goal(d["target_vs_raw"] >= 0.8)])  # fmt: skip
+    if "memory" in results:
+        peak = max(p["peak_rss_mb"] for r in results["memory"]["runs"] for p in r["processes"])
+        rows.append(["peak RSS of every plugin ≤ 200 MB", f"largest {peak} MB", _goal(peak <= 200)])
+    return "## Against the goals of issue 9\n\n" + _table(["goal", "measured", "met"], rows)
+
+
 SECTIONS = {"cost": _cost, "load": _load, "memory": _memory, "crosswalk": _crosswalk}
 
 
@@ -207,6 +240,7 @@ def render(results_dir: Path, page: Path) -> None:
         "sizes and the time it was measured at. Sandboxes run as separate `crm-sandbox` "
         "processes on loopback; every count of API calls comes from their request counters.",
     ]
+    parts.append(_summary(results))
     parts += [SECTIONS[name](results[name]) for name in SECTIONS if name in results]
     page.write_text("\n\n".join(parts) + "\n")
     _plot(results, page.with_suffix(".png"))
