@@ -16,18 +16,21 @@ from schemathesis.core.transport import Response
 # Cursors are opaque: only ones the server issued are valid, so the fuzzer gets a real one.
 ISSUED_CURSOR = encode_cursor("2000-01-01T00:00:00.000000Z", 0)
 # Record routes also get ids of seeded records, so PATCH and DELETE reach real records.
-SEEDED_RECORDS = "\n".join(
-    f"""
+SEEDED_RECORDS = (
+    "\n".join(
+        f"""
     [[operations]]
     include-path-regex = "^/api/v1/{name}/{{"
     parameters = {{ "path.id" = "{first}" }}
     """
-    for name, first in (("customers", "cus_1"), ("contacts", "con_1"), ("products", "prd_1"))
-) + """
+        for name, first in (("customers", "cus_1"), ("contacts", "con_1"), ("products", "prd_1"))
+    )
+    + """
     [[operations]]
     include-path-regex = "^/api/v1/quotes/"
     parameters = { "path.id" = "quo_1", "path.line_id" = "qln_1" }
     """
+)
 # Business-rule answers the contract documents for schema-valid requests: a stale If-Match
 # (412) and references to records that do not exist or a reused Idempotency-Key (422).
 CONFIG = SchemathesisConfig.from_str(
