@@ -71,8 +71,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--links",
         type=int,
-        default=1_000_000,
-        help="links in the crosswalk before timing (full size: 1000000)",
+        default=200_000,
+        help=f"links in the crosswalk before timing (full size: {FULL['links']})",
     )
     parser.add_argument(
         "--operations", type=int, default=2000, help="timed crosswalk calls of each kind"

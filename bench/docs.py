@@ -141,8 +141,9 @@ def _memory(result: dict[str, Any]) -> str:
 
 def _crosswalk(result: dict[str, Any]) -> str:
     rows = [
-        [db, f"{d['links']:,}", d["bulk_load"]["seconds"], d["find_per_second"],
-         d["translate_per_second"], d["link_per_second"], d["agree_per_second"]]
+        [db, f"{d['links']:,}", d["bulk_load"]["seconds"],
+         *(f"{d[f'{op}_per_second']} ({d.get(f'{op}_per_cpu_second', '-')})"
+           for op in ("find", "translate", "link", "agree"))]
         for db, d in result["databases"].items()
     ]  # fmt: skip
     return "\n\n".join([
@@ -153,7 +154,9 @@ def _crosswalk(result: dict[str, Any]) -> str:
         "`translate` (lookups) of random existing records; `link` (insert a new pair, the "
         "upsert of a create) and `agree` (compare-and-set of base and receipt, the upsert of "
         "an update). SQLite runs in WAL mode with synchronous=NORMAL (crmsync's settings); "
-        "PostgreSQL 15 with its defaults (fsync on), on loopback.",
+        "PostgreSQL 15 with its defaults (fsync on), on loopback. Each cell: calls per wall "
+        "second (calls per CPU second of the client process, which shows the cost apart "
+        "from waiting for a CPU on a busy machine).",
         _table(["database", "links", "bulk load s", "find/s", "translate/s", "link/s",
                 "agree/s"], rows),
     ])  # fmt: skip

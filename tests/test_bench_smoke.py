@@ -31,8 +31,9 @@ def test_bench_crosswalk_writes_measured_fields_and_renders_the_page(tmp_path: P
     sqlite = result["databases"]["sqlite"]
     assert sqlite["links"] == 1000
     assert sqlite["operations"] == 20
-    for rate in ("find_per_second", "translate_per_second", "link_per_second", "agree_per_second"):
-        assert sqlite[rate] > 0, rate
+    for operation in ("find", "translate", "link", "agree"):
+        assert sqlite[f"{operation}_per_second"] > 0, operation
+        assert sqlite[f"{operation}_per_cpu_second"] > 0, operation
     assert "postgresql" not in result["databases"]
 
     text = page.read_text()
