@@ -406,3 +406,20 @@ def test_if_modified_since_with_an_iso_moment_compares_at_full_precision(api: Ap
     assert (
         api("GET", path, headers={"If-Modified-Since": contact["UpdatedDate"]}).status_code == 200
     )
+
+
+def test_patch_clears_a_udef_by_merge_null_or_json_patch_remove(api: Api) -> None:
+    person = _person(
+        api, _company(api)["ContactId"], CustomFields={"SuperOffice:1": "a", "SuperOffice:2": "b"}
+    )
+    path = f"Person/{person['PersonId']}"
+    merged = api("PATCH", path, json={"CustomFields": {"SuperOffice:1": None}}).json()
+    assert (merged["CustomFields"]["SuperOffice:1"], merged["CustomFields"]["SuperOffice:2"]) == (
+        "",
+        "b",
+    )
+    removed = api(
+        "PATCH", path, json=[{"op": "remove", "path": "/CustomFields/SuperOffice:2"}]
+    ).json()
+    assert removed["CustomFields"]["SuperOffice:2"] == ""
+    assert removed["UserDefinedFields"]["SuperOffice:2"] == ""

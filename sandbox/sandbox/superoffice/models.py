@@ -199,8 +199,13 @@ class SuperOfficeModel:
         with self.store.transaction():
             before = self.get_row(kind, record_id)
             _check_unmodified(before, if_unmodified_since)
-            patched = apply_patch(self._present(before), changes)
+            current = self._present(before)
+            patched = apply_patch(current, changes)
             patched[spec.id_field] = record_id
+            custom = patched.get("CustomFields")
+            if isinstance(custom, dict):  # a removed (or merge-null) udef is cleared
+                for key in current.get("CustomFields") or {}:
+                    custom.setdefault(key, "")
             return self.save_entity(kind, patched, record_id)
 
     def delete_entity(
