@@ -143,6 +143,13 @@ def test_paging_with_order_by_updated_date_and_id_visits_every_row_once(
     assert stamps == sorted(stamps)
 
 
+def test_top_zero_returns_no_rows_and_no_next_link(
+    session: requests.Session, sandbox: RunningSandbox
+) -> None:
+    page = _get(session, sandbox, "Contact", **{"$top": "0"})
+    assert (page["value"], page["odata.nextLink"]) == ([], None)
+
+
 def test_next_link_is_null_on_the_last_page(
     session: requests.Session, sandbox: RunningSandbox
 ) -> None:

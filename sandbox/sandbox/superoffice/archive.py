@@ -268,7 +268,7 @@ def query_archive(
     value = [_render(row, provider, selected, columns) for row in rows[:top]]
     return {
         "odata.metadata": url.split("/api/v1/")[0] + "/api/v1/Archive/$metadata",
-        "odata.nextLink": _next_link(url, query, top, skip) if len(rows) > top else None,
+        "odata.nextLink": _next_link(url, query, top, skip) if top and len(rows) > top else None,
         "value": value,
     }
 
