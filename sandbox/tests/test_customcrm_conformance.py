@@ -64,3 +64,12 @@ def test_server_conforms_to_its_contract(
         base_url=customcrm.url, headers={"Authorization": f"Bearer {customcrm.token}"}
     )
     assert response.status_code < 500
+
+
+def test_the_contract_is_a_valid_openapi_3_1_document() -> None:
+    from jsonschema import Draft202012Validator
+    from sandbox.customcrm.contract import load_contract
+    from schemathesis.specs.openapi.definitions import OPENAPI_31
+
+    errors = [e.message for e in Draft202012Validator(OPENAPI_31).iter_errors(load_contract())]
+    assert errors == []
