@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,21 @@ def meltano_plugins() -> None:
     subprocess.run([MELTANO, "install"], cwd=ROOT, check=True, capture_output=True, timeout=900)
 
 
+def project_copy(workdir: Path) -> Path:
+    """The Meltano project seen from `workdir`: shared plugin venvs, its own `.meltano/run`.
+
+    Meltano writes each plugin's generated config under `.meltano/run/<plugin>/`; two runs in
+    one project directory (a benchmark, a concurrent test) would overwrite each other's.
+    """
+    project = workdir / "project"
+    (project / ".meltano").mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "meltano.yml", project)  # Meltano refuses a symlinked meltano.yml
+    shutil.copytree(ROOT / "mappings", project / "mappings")
+    for kind in ("extractors", "loaders", "mappers"):
+        (project / ".meltano" / kind).symlink_to(ROOT / ".meltano" / kind)
+    return project
+
+
 @dataclass
 class TwoCrms:
     """The two sandboxes as the sync sees them, plus the crosswalk it keeps."""
@@ -39,6 +55,7 @@ class TwoCrms:
     customcrm: RunningSandbox
     superoffice: RunningSandbox
     workdir: Path
+    project: Path
     runs: list[subprocess.CompletedProcess[str]] = field(default_factory=list)
 
     @property
@@ -65,8 +82,8 @@ class TwoCrms:
     def sync(self, *, expect_success: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
         """`meltano run two-way-sync` once; its output is kept for the failure message."""
         result = subprocess.run(
-            [MELTANO, "run", "two-way-sync"],
-            cwd=ROOT,
+            [MELTANO, "run", "--no-install", "two-way-sync"],
+            cwd=self.project,
             env=self.env(**env),
             capture_output=True,
             text=True,
@@ -141,4 +158,4 @@ def crms(meltano_plugins: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
         running_sandbox("customcrm", seed=12, seed_value=7) as customcrm,
         running_sandbox("superoffice", seed=12, seed_value=7) as superoffice,
     ):
-        yield TwoCrms(customcrm, superoffice, workdir)
+        yield TwoCrms(customcrm, superoffice, workdir, project_copy(workdir))
