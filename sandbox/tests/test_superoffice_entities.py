@@ -423,3 +423,14 @@ def test_patch_clears_a_udef_by_merge_null_or_json_patch_remove(api: Api) -> Non
     ).json()
     assert removed["CustomFields"]["SuperOffice:2"] == ""
     assert removed["UserDefinedFields"]["SuperOffice:2"] == ""
+
+
+def test_numbers_outside_int32_and_huge_values_are_refused_without_echoing_them(api: Api) -> None:
+    too_big = api("POST", "Sale", json={"Heading": "x", "Probability": 2**40})
+    assert (too_big.status_code, too_big.json()["ErrorMessage"]) == (
+        400,
+        "Error converting value 1099511627776 to the type of property 'Probability'",
+    )
+    huge = api("POST", "Product", json={"UnitListPrice": "9" * 5000})
+    assert huge.status_code == 400
+    assert len(huge.json()["ErrorMessage"]) < 200

@@ -7,6 +7,7 @@ like the .NET deserializer). Never touches the store: references are resolved th
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -112,10 +113,11 @@ def _coerce(name: str, blank: Any, value: Any) -> Any:
         if isinstance(value, bool):
             return value
     elif isinstance(blank, int | float):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return type(blank)(value)
-        if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value.strip()):
-            return type(blank)(float(value))
+        number = _number(value)
+        if number is not None and isinstance(blank, float):
+            return number
+        if number is not None and -(2**31) <= number < 2**31:  # .NET Int32
+            return int(number)
     elif isinstance(blank, str):
         if isinstance(value, str):
             return value
@@ -126,7 +128,21 @@ def _coerce(name: str, blank: Any, value: Any) -> Any:
             return value
     elif isinstance(blank, dict) or blank is None:
         return value
-    raise BadRequestError(f"Error converting value {value!r} to the type of property '{name}'")
+    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+    raise BadRequestError(f"Error converting value {shown} to the type of property '{name}'")
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from a JSON number or numeric string, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,30}(\.\d{1,30})?", value.strip()):
+        value = float(value)
+    if isinstance(value, int) and abs(value) < 2**63:
+        return float(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return None
 
 
 def check_lengths(kind: str, body: Mapping[str, Any]) -> None:
