@@ -9,14 +9,18 @@ Pure functions of the entity JSON (`GET /api/v1/Person/{id}` etc.); no I/O here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
 from typing import Any
 
 __all__ = [
     "STREAMS",
     "RowSpec",
+    "columns",
     "contact_row",
     "first_value",
     "iso_timestamp",
@@ -25,6 +29,7 @@ __all__ = [
     "quote_alternative_row",
     "quote_line_row",
     "ref_id",
+    "schema",
 ]
 
 Entity = Mapping[str, Any]
@@ -112,6 +117,19 @@ STREAMS: dict[str, RowSpec] = {
         ),
     )
 }
+
+
+@cache
+def schema(stream: str) -> dict[str, Any]:
+    """The JSON schema of a stream's rows (`superoffice_client/schemas/<stream>.json`)."""
+    text = (resources.files("superoffice_client") / "schemas" / f"{stream}.json").read_text()
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def columns(stream: str) -> frozenset[str]:
+    """Every column a stream's rows may have."""
+    return frozenset(schema(stream)["properties"])
 
 
 def iso_timestamp(value: Any) -> str | None:

@@ -23,7 +23,8 @@ from typing_extensions import override
 
 __all__ = ["SCHEMAS", "SuperOfficeStream", "fetch_all"]
 
-SCHEMAS = SchemaDirectory(resources.files(__package__) / "schemas")
+# The schemas live with the row vocabulary in superoffice_client: the target accepts the same.
+SCHEMAS = SchemaDirectory(resources.files("superoffice_client") / "schemas")
 
 log = logging.getLogger(__name__)
 

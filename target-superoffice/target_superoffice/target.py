@@ -5,9 +5,10 @@ from __future__ import annotations
 import typing as t
 from collections.abc import Mapping
 
+from crmsync.records import SYNC_METADATA
 from crmsync.singer import SyncTarget
 from superoffice_client import connect, connection_schema
-from superoffice_client.rows import STREAMS
+from superoffice_client.rows import STREAMS, columns
 from typing_extensions import override
 
 from crmsync import EntitySpec, Incoming
@@ -55,8 +56,22 @@ class TargetSuperOffice(SyncTarget):
 
     @override
     def to_incoming(self, stream_name: str, record: Mapping[str, t.Any]) -> Incoming:
-        """Each stream has its own id and version column (`personId`, `personUpdatedDate`)."""
+        """Each stream has its own id and version column (`personId`, `personUpdatedDate`);
+        a column tap-superoffice does not emit is refused (the record is quarantined), so a
+        misspelt mapping cannot silently drop a field."""
         spec = STREAMS[stream_name]
+        unknown = sorted(
+            key
+            for key in record
+            if key not in columns(stream_name)
+            and key not in SYNC_METADATA
+            and not key.startswith("_sdc_")
+        )
+        if unknown:
+            raise ValueError(
+                f"{stream_name} has no column {', '.join(unknown)} "
+                "(target-superoffice accepts tap-superoffice's columns and the sync metadata)"
+            )
         return Incoming.from_record(
             record,
             default_system=self.sync_settings.source_system or "superoffice",
