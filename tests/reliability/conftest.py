@@ -1,0 +1,470 @@
+"""Both sandboxes and the two legs of the sync, driven as plain Singer pipes.
+
+`tap | meltano-map-transform | target`, with the mapper config read from `mappings/`, is what
+`meltano run two-way-sync` runs, minus Meltano's start-up: the reliability tests need many runs
+(kills, reruns, fault storms), so they keep each one cheap. Each leg keeps its own state
+(the target's last STATE line, fed back to the tap), as Meltano does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import sqlalchemy as sa
+import yaml
+from sandbox.testing import RunningSandbox, running_sandbox
+
+from crmsync import Crosswalk, store
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / ".venv" / "bin"
+TENANT = "Cust12345"
+LEGS = {
+    "customcrm->superoffice": ("tap-customcrm", "customcrm-to-superoffice", "target-superoffice"),
+    "superoffice->customcrm": ("tap-superoffice", "superoffice-to-customcrm", "target-customcrm"),
+}
+
+
+def stream_maps(mapping: str) -> dict[str, Any]:
+    """The stream maps of one direction, as meltano.yml includes them."""
+    document = yaml.safe_load((ROOT / "mappings" / f"{mapping}.meltano.yml").read_text())
+    mapper = document["plugins"]["mappers"][0]
+    config: dict[str, Any] = next(m for m in mapper["mappings"] if m["name"] == mapping)["config"]
+    return config
+
+
+@dataclass
+class LegRun:
+    """One run of one leg: exit codes, the target's last STATE and its stderr."""
+
+    leg: str
+    tap_code: int | None
+    target_code: int
+    state: dict[str, Any] | None
+    stderr: str
+    killed: bool = False
+
+
+@dataclass
+class TwoWay:
+    """Two sandboxes, the config of the four plugins, the crosswalk, and per-leg state."""
+
+    customcrm: RunningSandbox
+    superoffice: RunningSandbox
+    work: Path
+    crosswalk_url: str
+    tuning: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runs: list[LegRun] = field(default_factory=list)
+
+    def superoffice_config(self) -> dict[str, Any]:
+        so = self.superoffice
+        return {
+            "auth_mode": "basic",
+            "username": "sandbox",
+            "password": so.token,
+            "client_secret": so.token,
+            "login_url": so.url,
+            "context_identifier": TENANT,
+            "api_url": f"{so.url}/{TENANT}",
+        }
+
+    def configs(self, leg: str) -> dict[str, dict[str, Any]]:
+        """Config of the tap, the mapper and the target of `leg`."""
+        cc = {"api_url": self.customcrm.url, "api_token": self.customcrm.token}
+        so = self.superoffice_config()
+        sync = {"crosswalk_url": self.crosswalk_url, **self.tuning}
+        start = {"start_date": "2000-01-01T00:00:00Z", **self.tuning}
+        tap, mapping, _ = LEGS[leg]
+        if tap == "tap-customcrm":
+            return {
+                "tap": {**cc, **start},
+                "mapper": stream_maps(mapping),
+                "target": {**so, **sync, "source_system": "customcrm"},
+            }
+        return {
+            "tap": {**so, **start},
+            "mapper": stream_maps(mapping),
+            "target": {**cc, **sync, "source_system": "superoffice"},
+        }
+
+    def config_files(self, leg: str) -> dict[str, Path]:
+        paths = {}
+        for role, config in self.configs(leg).items():
+            path = self.work / f"{leg.replace('->', '-to-')}.{role}.json"
+            path.write_text(json.dumps(config), encoding="utf-8")
+            paths[role] = path
+        return paths
+
+    def capture(self, leg: str) -> Path:
+        """`tap | mapper` of `leg` from its current state, saved to a file for replays."""
+        files = self.config_files(leg)
+        tap, _, _ = LEGS[leg]
+        stem = f"{leg.replace('->', '-to-')}.{len(self.runs)}"
+        raw, mapped = self.work / f"{stem}.tap", self.work / f"{stem}.singer"
+        log = self.work / f"{stem}.log"
+        code = run_plugin(
+            tap,
+            ["--config", str(files["tap"]), *self._state_args(leg)],
+            stdout=raw,
+            stderr=log,
+            env=self.env,
+        )
+        assert code == 0, f"{tap} failed: {log.read_text()[-3000:]}"
+        code = run_plugin(
+            "meltano-map-transform",
+            ["--config", str(files["mapper"])],
+            stdin=raw,
+            stdout=mapped,
+            stderr=log,
+        )
+        assert code == 0, f"the mapper failed: {log.read_text()[-3000:]}"
+        return mapped
+
+    def replay(
+        self, leg: str, messages: Path, *, kill_when: Callable[[], bool] | None = None
+    ) -> LegRun:
+        """Feed captured messages to the target of `leg`; SIGKILL it once `kill_when()` holds."""
+        files = self.config_files(leg)
+        target = LEGS[leg][2]
+        out = self.work / f"target.{len(self.runs)}.out"
+        err = self.work / f"target.{len(self.runs)}.err"
+        process = start_plugin(
+            target,
+            ["--config", str(files["target"])],
+            stdin=messages,
+            stdout=out,
+            stderr=err,
+            env=self.env,
+        )
+        killed = False
+        while process.exitcode is None:
+            if kill_when is not None and kill_when():
+                process.kill()
+                killed = True
+                break
+            process.join(0.002 if kill_when else 0.05)
+        process.join(300)
+        run = LegRun(
+            leg,
+            None,
+            process.exitcode if process.exitcode is not None else -1,
+            last_state(out.read_text()),
+            err.read_text(errors="replace"),
+            killed,
+        )
+        if run.state is not None and run.target_code == 0:
+            self.states[leg] = run.state
+        self.runs.append(run)
+        return run
+
+    def run_leg(self, leg: str, **options: Any) -> LegRun:
+        return self.replay(leg, self.capture(leg), **options)
+
+    def sync(self) -> list[LegRun]:
+        """Both legs once, in the job's order; each must succeed."""
+        runs = [self.run_leg(leg) for leg in LEGS]
+        for run in runs:
+            assert run.target_code == 0, run.stderr[-4000:]
+        return runs
+
+    def _state_args(self, leg: str) -> list[str]:
+        if leg not in self.states:
+            return []
+        path = self.work / f"{leg.replace('->', '-to-')}.state.json"
+        path.write_text(json.dumps(self.states[leg]), encoding="utf-8")
+        return ["--state", str(path)]
+
+    def writes(self) -> int:
+        return int(self.customcrm.requests()["writes"]) + int(self.superoffice.requests()["writes"])
+
+    def quarantine(self) -> list[dict[str, Any]]:
+        """`crmsync quarantine list --json`: what the sync holds back, with reasons."""
+        listed = subprocess.run(
+            [
+                str(BIN / "crmsync"),
+                "quarantine",
+                "list",
+                "--json",
+                "--crosswalk",
+                self.crosswalk_url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        items: list[dict[str, Any]] = json.loads(listed.stdout)
+        return items
+
+    # -- the two APIs, as a user edits them ----------------------------------------------------
+
+    def cc(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.customcrm.token}", **kwargs.pop("headers", {})}
+        response = requests.request(
+            method, f"{self.customcrm.url}/api/v1/{path}", headers=headers, timeout=30, **kwargs
+        )
+        assert response.status_code < 400, response.text
+        return response.json() if response.content else None
+
+    def cc_patch(self, path: str, changes: dict[str, Any]) -> Any:
+        etag = f'"{self.cc("GET", path)["version"]}"'
+        return self.cc("PATCH", path, json=changes, headers={"If-Match": etag})
+
+    def so(self, method: str, path: str, **kwargs: Any) -> Any:
+        so = self.superoffice
+        response = requests.request(
+            method,
+            f"{so.url}/{TENANT}/api/v1/{path}",
+            auth=("sandbox", so.token),
+            headers={"SO-AppToken": so.token, "Accept": "application/json"},
+            timeout=30,
+            **kwargs,
+        )
+        assert response.status_code < 400, response.text
+        return response.json() if response.content else None
+
+    def destination_writes(self, leg: str) -> int:
+        """State-changing requests the destination of `leg` has served (read in-process)."""
+        sandbox = self.superoffice if leg.endswith("superoffice") else self.customcrm
+        return int(sandbox.app.counters.summary()["writes"])
+
+    def linked(self, entity: str, system: str, record_id: str) -> str | None:
+        """The id on the other side of the record linked to `record_id` on `system`."""
+        other = "superoffice" if system == "customcrm" else "customcrm"
+        crosswalk = Crosswalk.connect(self.crosswalk_url)
+        try:
+            return crosswalk.translate(entity, system, str(record_id), other)
+        finally:
+            crosswalk.close()
+
+    def age_intents(self, minutes: int = 16) -> int:
+        """Move every open create intent `minutes` into the past (as if that time had passed)."""
+        engine = sa.create_engine(self.crosswalk_url)
+        try:
+            with engine.begin() as connection:
+                intents = store.intents
+                rows = connection.execute(sa.select(intents.c.id, intents.c.claimed_at)).all()
+                for row in rows:
+                    aged = row.claimed_at - dt.timedelta(minutes=minutes)
+                    connection.execute(
+                        intents.update().where(intents.c.id == row.id).values(claimed_at=aged)
+                    )
+                return len(rows)
+        finally:
+            engine.dispose()
+
+    # -- what both CRMs hold ------------------------------------------------------------------
+
+    def natural_keys(self) -> dict[str, Counter[str]]:
+        """Live records of both sides counted by match key: a count above 1 is a duplicate."""
+        cc = {
+            r: [x for x in self.customcrm.records(r) if not x["deleted_at"]]
+            for r in ("customers", "contacts", "products")
+        }
+        so = {
+            r: [x for x in self.superoffice.records(r) if not x["_deleted"]]
+            for r in ("contacts", "persons", "products")
+        }
+        return {
+            "customcrm company": Counter(
+                digits(c["org_number"]) or c["name"] for c in cc["customers"]
+            ),
+            "customcrm person": Counter(
+                c["email"].casefold() for c in cc["contacts"] if c["email"]
+            ),
+            "customcrm product": Counter(p["sku"].casefold() for p in cc["products"]),
+            "superoffice company": Counter(digits(c["OrgNr"]) or c["Name"] for c in so["contacts"]),
+            "superoffice person": Counter(so_email(p) for p in so["persons"] if so_email(p)),
+            "superoffice product": Counter(p["Code"].casefold() for p in so["products"]),
+        }
+
+    def duplicates(self) -> dict[str, dict[str, int]]:
+        return {
+            side: {key: n for key, n in counts.items() if n > 1}
+            for side, counts in self.natural_keys().items()
+            if any(n > 1 for n in counts.values())
+        }
+
+    def quote_counts(self) -> tuple[int, int]:
+        cc = [q for q in self.customcrm.records("quotes") if not q["deleted_at"]]
+        return len(cc), len(self.superoffice.records("quote_alternatives"))
+
+    def dangling_links(self) -> list[tuple[str, str, str]]:
+        """Link members whose record does not exist on its side (every member must)."""
+        ids = {
+            ("customcrm", e): {str(r["id"]) for r in self.customcrm.records(c)}
+            for e, c in (
+                ("company", "customers"),
+                ("person", "contacts"),
+                ("product", "products"),
+                ("quote", "quotes"),
+            )
+        }
+        ids |= {
+            ("superoffice", e): {str(r["_id"]) for r in self.superoffice.records(c)}
+            for e, c in (("company", "contacts"), ("person", "persons"), ("product", "products"))
+        }
+        ids[("superoffice", "quote")] = {
+            str(r.get("QuoteAlternativeId", r.get("_id")))
+            for r in self.superoffice.records("quote_alternatives")
+        }
+        crosswalk = Crosswalk.connect(self.crosswalk_url)
+        try:
+            rows = list(crosswalk.export())
+        finally:
+            crosswalk.close()
+        missing = []
+        for row in rows:
+            for system in ("customcrm", "superoffice"):
+                known = ids.get((system, row["entity"]))
+                if known is not None and row.get(system) and row[system] not in known:
+                    missing.append((row["entity"], system, row[system]))
+        return missing
+
+
+PLUGINS = {
+    "tap-customcrm": "from tap_customcrm.tap import TapCustomcrm as plugin",
+    "tap-superoffice": "from tap_superoffice.tap import TapSuperOffice as plugin",
+    "target-customcrm": "from target_customcrm.target import TargetCustomcrm as plugin",
+    "target-superoffice": "from target_superoffice.target import TargetSuperOffice as plugin",
+    "meltano-map-transform": "from meltano_map_transform.mapper import StreamTransform as plugin",
+}
+FORKS = multiprocessing.get_context("forkserver")
+FORKS.set_forkserver_preload(
+    [
+        "singer_sdk",
+        "tap_customcrm.tap",
+        "tap_superoffice.tap",
+        "target_customcrm.target",
+        "target_superoffice.target",
+        "meltano_map_transform.mapper",
+    ]
+)
+CHILD = """
+import os, sys
+os.environ.update({env!r})
+for fd, path, flags in ((0, {stdin!r}, os.O_RDONLY),
+                        (1, {stdout!r}, os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+                        (2, {stderr!r}, os.O_WRONLY | os.O_CREAT | os.O_APPEND)):
+    os.dup2(os.open(path, flags, 0o600), fd)
+sys.stdin = open(0, encoding="utf-8", closefd=False)
+for module in [m for n, m in sys.modules.items() if n.startswith("singer_sdk.")]:
+    for value in list(vars(module).values()):
+        if isinstance(value, type) and "default_input" in vars(value):
+            value.default_input = sys.stdin  # bound to the fork server's stdin at import
+sys.argv = {argv!r}
+{entry}
+plugin.cli()
+"""
+
+
+def start_plugin(
+    name: str,
+    args: list[str],
+    *,
+    stdout: Path,
+    stderr: Path,
+    stdin: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Any:
+    """The plugin's CLI in a child of a fork server that has already imported the plugins.
+
+    The CLI is exactly the console script's (`plugin.cli()`), with real stdin/stdout/stderr
+    files; only the 8 s of imports on a loaded machine are paid once, which makes dozens of
+    runs (and SIGKILLs) per test affordable.
+    """
+    code = CHILD.format(
+        env=env or {},
+        stdin=str(stdin or os.devnull),
+        stdout=str(stdout),
+        stderr=str(stderr),
+        argv=[name, *args],
+        entry=PLUGINS[name],
+    )
+    process = FORKS.Process(target=exec, args=(code,), daemon=True)
+    main = sys.modules["__main__"]
+    main_file = vars(main).pop("__file__", None)  # else each child re-imports pytest's script
+    try:
+        process.start()
+    finally:
+        if main_file is not None:
+            main.__file__ = main_file
+    return process
+
+
+def run_plugin(name: str, args: list[str], **files: Any) -> int:
+    process = start_plugin(name, args, **files)
+    process.join(300)
+    return int(process.exitcode if process.exitcode is not None else -1)
+
+
+def last_state(stdout: str) -> dict[str, Any] | None:
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    return json.loads(lines[-1]) if lines else None
+
+
+def digits(value: object) -> str:
+    return re.sub(r"\D", "", str(value or ""))
+
+
+def so_email(person: dict[str, Any]) -> str:
+    emails = person.get("Emails") or []
+    return str(emails[0]["Value"]).strip().casefold() if emails else ""
+
+
+@pytest.fixture(scope="module")
+def sandboxes() -> Iterator[tuple[RunningSandbox, RunningSandbox]]:
+    with (
+        running_sandbox("customcrm", seed=0) as customcrm,
+        running_sandbox("superoffice", seed=0) as superoffice,
+    ):
+        yield customcrm, superoffice
+
+
+def fresh_two_way(
+    sandboxes: tuple[RunningSandbox, RunningSandbox], work: Path, *, seed: int, seed_value: int = 7
+) -> TwoWay:
+    """Both sandboxes reseeded with the same world, no faults, counters and crosswalk fresh."""
+    for sandbox in sandboxes:
+        sandbox.reset(seed=seed, seed_value=seed_value)
+        sandbox.clear_faults()
+        sandbox.clear_requests()
+    return TwoWay(*sandboxes, work=work, crosswalk_url=f"sqlite:///{work / 'crosswalk.db'}")
+
+
+Fresh = Callable[..., TwoWay]
+
+
+@pytest.fixture(scope="module")
+def fresh_in(sandboxes: tuple[RunningSandbox, RunningSandbox]) -> Callable[..., TwoWay]:
+    """`fresh_in(work, seed=2)`: like `fresh`, for module-scoped fixtures."""
+
+    def make(work: Path, *, seed: int, seed_value: int = 7) -> TwoWay:
+        return fresh_two_way(sandboxes, work, seed=seed, seed_value=seed_value)
+
+    return make
+
+
+@pytest.fixture
+def fresh(fresh_in: Callable[..., TwoWay], tmp_path: Path) -> Fresh:
+    """`fresh(seed=4)`: both sandboxes reseeded with one world, a new crosswalk and state."""
+
+    def make(*, seed: int, seed_value: int = 7) -> TwoWay:
+        return fresh_in(tmp_path, seed=seed, seed_value=seed_value)
+
+    return make
