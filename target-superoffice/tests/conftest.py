@@ -23,7 +23,7 @@ def private_key_pem() -> str:
 @pytest.fixture
 def source_tenant() -> Iterator[RunningSandbox]:
     """A seeded tenant to read from."""
-    with running_sandbox("superoffice", seed=6, seed_value=7) as so:
+    with running_sandbox("superoffice", seed=3, seed_value=7) as so:
         yield so
 
 
