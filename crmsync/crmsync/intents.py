@@ -9,6 +9,8 @@ taker looks for the record that key may already have made. Decides nothing else.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 import uuid
 from dataclasses import dataclass
 
@@ -66,7 +68,33 @@ class Intents:
             return Intent(key, resumed=False)
         except IntegrityError:
             pass
+        self._reap(entity, source_system, source_id)
         return self._take_over(entity, source_system, source_id, run_id, now)
+
+    def _reap(self, entity: str, source_system: str, source_id: str) -> None:
+        """Mark the run holding this intent failed if it was a process of this host that died.
+
+        A run killed with SIGKILL never ends itself; on its own host we can see it is gone,
+        elsewhere the lease decides.
+        """
+        intents, runs = store.intents, store.runs
+        query = (
+            sa.select(runs.c.id, runs.c.host, runs.c.pid)
+            .join(intents, intents.c.run_id == runs.c.id)
+            .where(
+                intents.c.entity == entity,
+                intents.c.source_system == source_system,
+                intents.c.source_id == source_id,
+                runs.c.status == "running",
+            )
+        )
+        with self.engine.begin() as connection:
+            holder = connection.execute(query).first()
+            if holder is None or holder.host != socket.gethostname() or holder.pid is None:
+                return
+            if holder.pid == os.getpid() or _alive(int(holder.pid)):
+                return
+            connection.execute(runs.update().where(runs.c.id == holder.id).values(status="failed"))
 
     def _take_over(
         self, entity: str, source_system: str, source_id: str, run_id: int, now: dt.datetime
@@ -113,3 +141,14 @@ class Intents:
                 )
             ).scalar()
         return None if key is None else str(key)
+
+
+def _alive(pid: int) -> bool:
+    """True when a process with this id exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

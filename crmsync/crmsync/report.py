@@ -5,6 +5,8 @@ Counts outcomes; never decides one.
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -108,6 +110,8 @@ class RunLog:
                     dry_run=dry_run,
                     status="running",
                     started_at=store.utcnow(),
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
                 )
             ).inserted_primary_key
         if inserted is None:

@@ -55,6 +55,8 @@ runs = sa.Table(
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("report", sa.JSON(none_as_null=True)),
     sa.Column("plan", sa.JSON(none_as_null=True)),
+    sa.Column("host", sa.String(255)),  # since schema 2: who runs it, to tell a dead run
+    sa.Column("pid", sa.Integer),
 )
 
 links = sa.Table(
@@ -145,7 +147,18 @@ def _create_v1(connection: Connection) -> None:
     metadata.create_all(connection, tables=[conflicts, quarantine])
 
 
-MIGRATIONS: Sequence[tuple[int, Callable[[Connection], None]]] = ((1, _create_v1),)
+def _add_run_owner(connection: Connection) -> None:
+    """Schema 2: runs know their host and process id (a killed run's intents are freed)."""
+    present = {column["name"] for column in sa.inspect(connection).get_columns("runs")}
+    for name, kind in (("host", "VARCHAR(255)"), ("pid", "INTEGER")):
+        if name not in present:
+            connection.execute(sa.text(f"ALTER TABLE runs ADD COLUMN {name} {kind}"))
+
+
+MIGRATIONS: Sequence[tuple[int, Callable[[Connection], None]]] = (
+    (1, _create_v1),
+    (2, _add_run_owner),
+)
 """Ordered schema steps; append, never edit a released step."""
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

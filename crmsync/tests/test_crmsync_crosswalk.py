@@ -36,16 +36,33 @@ def test_connect_creates_the_schema_and_records_its_version(url):
     crosswalk = Crosswalk.connect(url)
     with crosswalk.engine.connect() as connection:
         versions = connection.execute(sa.select(store.schema_version.c.version)).scalars().all()
-    assert versions == [store.SCHEMA_VERSION]
+    assert versions == list(range(1, store.SCHEMA_VERSION + 1))
     assert store.migrate(crosswalk.engine) == store.SCHEMA_VERSION
     crosswalk.close()
+
+
+def test_a_schema_1_crosswalk_is_migrated_to_the_current_schema(url):
+    crosswalk = Crosswalk.connect(url)
+    with crosswalk.engine.begin() as connection:  # make it look like schema 1
+        connection.execute(sa.text("ALTER TABLE runs DROP COLUMN host"))
+        connection.execute(sa.text("ALTER TABLE runs DROP COLUMN pid"))
+        connection.execute(store.schema_version.delete().where(store.schema_version.c.version > 1))
+    crosswalk.close()
+
+    migrated = Crosswalk.connect(url)
+
+    columns = {column["name"] for column in sa.inspect(migrated.engine).get_columns("runs")}
+    assert {"host", "pid"} <= columns
+    run = migrated.runs.start("a->b", "superoffice", dry_run=False)
+    assert migrated.runs.recent()[0]["id"] == run
+    migrated.close()
 
 
 def test_processes_opening_a_new_crosswalk_at_once_all_succeed(url):
     opened = race(4, lambda _i: Crosswalk.connect(url))
     with opened[0].engine.connect() as connection:
         count = connection.execute(sa.select(sa.func.count()).select_from(store.schema_version))
-        assert count.scalar() == 1
+        assert count.scalar() == store.SCHEMA_VERSION
     for crosswalk in opened:
         crosswalk.close()
 
