@@ -293,6 +293,9 @@ class TwoWay:
             "superoffice product": Counter(p["Code"].casefold() for p in so["products"]),
         }
 
+    def record_counts(self) -> dict[str, int]:
+        return {side: sum(counts.values()) for side, counts in self.natural_keys().items()}
+
     def duplicates(self) -> dict[str, dict[str, int]]:
         return {
             side: {key: n for key, n in counts.items() if n > 1}
