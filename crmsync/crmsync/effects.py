@@ -161,7 +161,7 @@ class PlannedEffects(Effects):
 
     def create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:
         """Plan the create; the new record gets a placeholder id."""
-        source_id = correlation_key.rsplit(":", 1)[-1]
+        source_id = correlation_key.split(":", 2)[2]  # "dry-run:<entity>:<source id>"
         self.plan.add("creates", entity=entity, source_id=source_id, values=dict(values))
         return Ours(id=f"(new:{source_id})", version="", values=dict(values))
 
