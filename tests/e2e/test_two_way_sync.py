@@ -7,6 +7,7 @@ SuperOffice, then deletes. Each story edits its own records, so the assertions s
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import subprocess
@@ -284,3 +285,18 @@ def test_i_a_delete_follows_the_policy_and_a_mass_delete_trips_the_breaker(
     still_there = {c["_id"]: c["_deleted"] for c in crms.superoffice.records("contacts")}
     for customer in survivors[: len(survivors) // 2]:
         assert not still_there[int(crms.linked("company", "customcrm", customer["id"]))]
+
+
+def test_j_a_tap_is_reused_in_another_pipeline_with_a_loader_from_pypi(crms: Any) -> None:
+    output = crms.workdir / "csv"
+    result = subprocess.run(
+        [str(Path(CRMSYNC).parent / "meltano"), "run", "--no-install", "tap-superoffice",
+         "target-csv"],
+        cwd=crms.project, env=crms.env(TARGET_CSV_OUTPUT_PATH=str(output)),
+        capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+    with (output / "persons.csv").open() as persons:
+        rows = list(csv.DictReader(persons))
+    assert len(rows) == len(live_so(crms, "persons"))
+    assert {"personId", "firstname", "email"} <= set(rows[0])
