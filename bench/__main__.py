@@ -38,8 +38,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--cost-companies",
         type=int,
-        default=60,
-        help="companies seeded per side for the idle and change runs",
+        default=70,
+        help="companies seeded per side for the idle and change runs (about 3 linked persons "
+        "per company; N edits per side need 2N)",
     )
     parser.add_argument(
         "--edits", default="1,10,100", help="edits per side of each change run (issue: 1,100,1000)"

@@ -130,8 +130,9 @@ def measure_cost(workdir: Path, companies: int, edit_counts: Sequence[int]) -> d
         first = two_way_run(crms)
         settle = two_way_run(crms)
         idle = two_way_run(crms)
-        changes = [change_run(crms, edits) for edits in edit_counts]
         linked = len(_person_links(crms))
+        fits = [edits for edits in edit_counts if 2 * edits <= linked]
+        changes = [change_run(crms, edits) for edits in fits]
     return {
         "companies_seeded_per_side": companies,
         "linked_persons": linked,
@@ -139,4 +140,5 @@ def measure_cost(workdir: Path, companies: int, edit_counts: Sequence[int]) -> d
         "second_run": settle,
         "idle_run": idle,
         "changes": changes,
+        "skipped_edit_counts": [edits for edits in edit_counts if edits not in fits],
     }
