@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import multiprocessing
 import os
@@ -23,11 +22,10 @@ from typing import Any
 
 import pytest
 import requests
-import sqlalchemy as sa
 import yaml
 from sandbox.testing import RunningSandbox, running_sandbox
 
-from crmsync import Crosswalk, store
+from crmsync import Crosswalk
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
@@ -251,22 +249,6 @@ class TwoWay:
             return crosswalk.translate(entity, system, str(record_id), other)
         finally:
             crosswalk.close()
-
-    def age_intents(self, minutes: int = 16) -> int:
-        """Move every open create intent `minutes` into the past (as if that time had passed)."""
-        engine = sa.create_engine(self.crosswalk_url)
-        try:
-            with engine.begin() as connection:
-                intents = store.intents
-                rows = connection.execute(sa.select(intents.c.id, intents.c.claimed_at)).all()
-                for row in rows:
-                    aged = row.claimed_at - dt.timedelta(minutes=minutes)
-                    connection.execute(
-                        intents.update().where(intents.c.id == row.id).values(claimed_at=aged)
-                    )
-                return len(rows)
-        finally:
-            engine.dispose()
 
     # -- what both CRMs hold ------------------------------------------------------------------
 

@@ -3,10 +3,10 @@
 Each killed run is followed by a rerun of the same leg from the same state (the target never
 emitted STATE, so the tap would send the same records again: the rerun replays them). After
 every kill: no record exists twice on either side (counted by natural key) and every link
-member exists on its side. A create interrupted by the kill is held by its intent's lease
-(15 min, `crmsync.crosswalk.INTENT_LEASE`) and deferred meanwhile; so each rerun here comes
-"after the lease" (the test moves the intents' claim times back). After the last, complete
-rerun both sides hold the same records and every edit made before the kills has arrived.
+member exists on its side. A create interrupted by the kill is resumed by the rerun (the
+killed run's intent is taken over at once: its process is gone) and looked up by its
+correlation key first. After the last, complete rerun and one more two-way run, both sides
+hold the same records and every edit made before the kills has arrived.
 
 Kill points are "after the destination served N state-changing requests", with N drawn from a
 seeded random generator, so a failing point can be replayed.
@@ -41,18 +41,11 @@ def kill_and_rerun(crms: Any, leg: str, kills: int, most: int, rng: random.Rando
         run = crms.replay(leg, messages, kill_when=reached)
         if run.killed:
             points.append(crms.destination_writes(leg) - start)
-            crms.age_intents()  # the rerun comes after the lease (see the xfail below)
         assert crms.duplicates() == {}, f"duplicates after a kill at {after} writes in {leg}"
         assert crms.dangling_links() == [], f"dangling links after a kill in {leg}"
     final = crms.replay(leg, messages)
     assert final.target_code == 0, final.stderr[-3000:]
     return points
-
-
-def after_the_lease(crms: Any) -> None:
-    """Let the intents of killed runs expire, then one more two-way run."""
-    crms.age_intents()
-    crms.sync()
 
 
 def same_records_on_both_sides(crms: Any) -> None:
@@ -128,7 +121,7 @@ def test_sigkill_of_a_target_at_seeded_points_loses_nothing_and_duplicates_nothi
         )
         for leg in LEGS
     }
-    after_the_lease(crms)
+    crms.sync()  # a second pass links what one leg deferred for the other
     same_records_on_both_sides(crms)
     assert crms.quarantine() == []
 
@@ -139,7 +132,7 @@ def test_sigkill_of_a_target_at_seeded_points_loses_nothing_and_duplicates_nothi
         )
         for leg in LEGS
     }
-    after_the_lease(crms)
+    crms.sync()  # a second pass links what one leg deferred for the other
     same_records_on_both_sides(crms)
     assert crms.quarantine() == []
     for number, person_id in enumerate(edits["cc_people"]):
@@ -154,13 +147,6 @@ def test_sigkill_of_a_target_at_seeded_points_loses_nothing_and_duplicates_nothi
     assert len(points) >= min(20, first + later), (initial, updates)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="crmsync.crosswalk.Crosswalk._take_over: an intent of a SIGKILLed run is only taken "
-    "over after INTENT_LEASE (15 min), because a killed run's row in `runs` stays "
-    "status='running' forever; the rerun right after the crash defers the record ('a "
-    "concurrent run is creating this company') and its children, so it does not converge",
-)
 def test_a_rerun_right_after_a_kill_during_creates_converges(fresh: Any) -> None:
     crms = fresh(seed=3)
     leg = LEGS[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
+import os
 import ssl
 import subprocess
 import threading
@@ -127,3 +128,59 @@ def test_a_tap_refuses_a_self_signed_certificate_by_default(
     crms.tuning = {"max_retries": 0}
     with pytest.raises(AssertionError, match=r"CERTIFICATE_VERIFY_FAILED|SSLError"):
         crms.capture(leg)
+
+
+def meltano(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "meltano"), *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+
+
+def test_meltano_run_two_way_sync_keeps_secrets_out_of_its_logs_and_state(tmp_path: Path) -> None:
+    """The real `meltano run two-way-sync`: its output, its run logs and `meltano state get`."""
+    with (
+        running_sandbox("customcrm", seed=2, seed_value=7, token=SECRET) as customcrm,
+        running_sandbox("superoffice", seed=2, seed_value=7, token=SECRET) as superoffice,
+    ):
+        so_api = f"{superoffice.url}/Cust12345"
+        env = {
+            **os.environ,
+            # `prod` (every value from the environment): the `sandbox` environment pins the
+            # emulators' well-known token in meltano.yml, which would win over ours.
+            "MELTANO_ENVIRONMENT": "prod",
+            **{f"{plugin}_{setting}": value
+               for plugin in ("TAP_SUPEROFFICE", "TARGET_SUPEROFFICE")
+               for setting, value in (("AUTH_MODE", "basic"), ("USERNAME", "sandbox"),
+                                      ("CONTEXT_IDENTIFIER", "Cust12345"))},
+            "TAP_SUPEROFFICE_START_DATE": "2000-01-01T00:00:00Z",
+            "TAP_CUSTOMCRM_START_DATE": "2000-01-01T00:00:00Z",
+            "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path}/meltano.db",
+            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "TAP_CUSTOMCRM_API_URL": customcrm.url, "TARGET_CUSTOMCRM_API_URL": customcrm.url,
+            "TAP_SUPEROFFICE_LOGIN_URL": superoffice.url, "TAP_SUPEROFFICE_API_URL": so_api,
+            "TARGET_SUPEROFFICE_LOGIN_URL": superoffice.url, "TARGET_SUPEROFFICE_API_URL": so_api,
+            "TARGET_SUPEROFFICE_CROSSWALK_URL": f"sqlite:///{tmp_path}/crosswalk.db",
+            "TARGET_CUSTOMCRM_CROSSWALK_URL": f"sqlite:///{tmp_path}/crosswalk.db",
+            **{f"{plugin}_{setting}": SECRET
+               for plugin in ("TAP_CUSTOMCRM", "TARGET_CUSTOMCRM") for setting in ("API_TOKEN",)},
+            **{f"{plugin}_{setting}": SECRET
+               for plugin in ("TAP_SUPEROFFICE", "TARGET_SUPEROFFICE")
+               for setting in ("CLIENT_SECRET", "PASSWORD")},
+        }  # fmt: skip
+        started = dt.datetime.now(dt.UTC).timestamp()
+        run = meltano(["--log-level=debug", "run", "two-way-sync"], env)
+        assert run.returncode == 0, run.stderr[-4000:]
+        assert superoffice.requests()["writes"] > 0
+    listed = meltano(["state", "list"], env)
+    state_ids = [line.strip() for line in listed.stdout.splitlines() if line.strip()]
+    assert len(state_ids) == 2, listed.stdout + listed.stderr
+    outputs = {"meltano run": run.stdout + run.stderr}
+    outputs |= {f"state {s}": meltano(["state", "get", s], env).stdout for s in state_ids}
+    logs = ROOT / ".meltano" / "logs" / "elt"
+    outputs |= {str(p): p.read_text(errors="replace") for p in logs.rglob("*.log")
+                if p.stat().st_mtime >= started}  # fmt: skip
+    written = everything_written(tmp_path, f"sqlite:///{tmp_path}/crosswalk.db")
+    outputs |= {name: content.decode(errors="replace") for name, content in written.items()}
+    assert all("bookmarks" in outputs[f"state {s}"] for s in state_ids), outputs
+    assert [name for name, text in outputs.items() if SECRET in text] == []
