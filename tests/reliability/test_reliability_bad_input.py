@@ -10,6 +10,7 @@ match nothing they should not.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -477,3 +478,30 @@ def test_two_new_records_sharing_a_match_key_in_one_batch_are_linked_one_to_one(
     assert names == ["Twice First", "Twice Second"]
     assert len(partners) == 2
     assert None not in partners
+
+
+def test_a_record_the_other_api_refuses_is_held_with_its_children_and_the_rest_syncs(
+    fresh: Any,
+) -> None:
+    """Bad input made through a CRM's own API: a SuperOffice company whose name (210 characters,
+    allowed up to 219 there) is longer than Customcrm allows (200), and a person under it."""
+    crms = fresh(seed=2)
+    company = crms.so("POST", "Contact", json={"Name": "L" * 210, "OrgNr": "988000111"})
+    person = crms.so("POST", "Person", json={
+        "Firstname": "Under", "Contact": {"ContactId": company["ContactId"]},
+        "Emails": [{"Value": "under@long-name.example"}],
+    })  # fmt: skip
+    crms.sync()
+    held = {q["source_id"]: q for q in crms.quarantine()}
+    company_id, person_id = str(company["ContactId"]), str(person["PersonId"])
+    assert held[company_id]["kind"] == "rejected"
+    assert held[company_id]["reason"] == (
+        "422 Validation failed: the body breaks the contract at: name "
+        "(name: must be at most 200 characters)"
+    )
+    assert held[person_id]["kind"] == "deferred"
+    assert "not linked yet" in held[person_id]["reason"]
+    assert set(held) == {company_id, person_id}
+    keys = crms.natural_keys()
+    assert keys["customcrm company"] == keys["superoffice company"] - Counter({"988000111": 1})
+    assert crms.duplicates() == {}
