@@ -1,8 +1,9 @@
 """Generate docs/mappings.md from the stream maps, so the published tables cannot drift.
 
 The Customcrm → SuperOffice map is the source of the rows; the SuperOffice property and data
-type come from tap-superoffice's schemas (each property's description starts with the entity
-field it is read from). `python scripts/mapping_tables.py --check` fails when the file is stale.
+type come from tap-superoffice's schemas, kept in superoffice_client/schemas and shared with the
+target (each property's description starts with the entity field it is read from).
+`python scripts/mapping_tables.py --check` fails when the file is stale.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPINGS = ROOT / "mappings"
-SO_SCHEMAS = ROOT / "tap-superoffice" / "tap_superoffice" / "schemas"
+SO_SCHEMAS = ROOT / "superoffice-client" / "superoffice_client" / "schemas"
 DOC = ROOT / "docs" / "mappings.md"
 
 PAIRS = [

@@ -19,7 +19,7 @@ from singer_sdk.mapper import PluginMapper
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = {
     "customcrm": ROOT / "tap-customcrm" / "tap_customcrm" / "schemas",
-    "superoffice": ROOT / "tap-superoffice" / "tap_superoffice" / "schemas",
+    "superoffice": ROOT / "superoffice-client" / "superoffice_client" / "schemas",
 }
 KEYS = {
     "customcrm": dict.fromkeys(
