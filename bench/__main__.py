@@ -66,7 +66,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--memory-target-limit",
         type=int,
-        default=2000,
+        default=2500,
         help="run the targets only up to this many records (they are slow)",
     )
     parser.add_argument(

@@ -273,6 +273,15 @@ def _findings(results: dict[str, dict[str, Any]]) -> str:
             points.sort()
             (small, low), (large, high) = points[0], points[-1]
             lines.append(f"{plugin}: peak RSS {low} MB at {small} records, {high} MB at {large}.")
+    if "crosswalk" in results:
+        for db, d in results["crosswalk"]["databases"].items():
+            lines.append(
+                f"crosswalk on {db} at {d['links']:,} links: {d['find_per_second']} lookups/s "
+                f"(`find`), {d['link_per_second']} new links/s and {d['agree_per_second']} "
+                f"base updates/s, one thread on this busy machine; in client CPU alone "
+                f"{d.get('find_per_cpu_second', '-')} lookups and "
+                f"{d.get('agree_per_cpu_second', '-')} updates per second."
+            )
     return "## Findings\n\n" + "\n".join(f"- {line}" for line in lines)
 
 
@@ -296,6 +305,12 @@ def render(results_dir: Path, page: Path) -> None:
         "`Invalid catalog`. Wall times depend on how busy the machine is; each section "
         "records the load average.",
     ]
+    for extra in [stem for stem in results if stem.startswith("memory_")]:
+        # A supplementary memory run (e.g. `memory_100k.json`, taps and mappers at 100k).
+        more = results.pop(extra)
+        if "memory" in results:
+            results["memory"]["runs"] += more["runs"]
+            results["memory"]["sizes"] += more["sizes"]
     parts += [_summary(results), _findings(results)]
     parts += [SECTIONS[name](results[name]) for name in SECTIONS if name in results]
     page.write_text("\n\n".join(parts) + "\n")
