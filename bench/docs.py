@@ -57,7 +57,7 @@ def _cost(result: dict[str, Any]) -> str:
         for c in result["changes"]
     ]  # fmt: skip
     first, second = result["initial_run"], result["second_run"]
-    return "\n\n".join([
+    return "\n\n".join(part for part in [
         "## 1. Idle run cost",
         _machine(result),
         f"Both sandboxes seeded with {result['companies_seeded_per_side']} companies of the "
@@ -82,7 +82,7 @@ def _cost(result: dict[str, Any]) -> str:
          if result.get("skipped_edit_counts") else ""),
         _table(["edits per side", "changed records", "calls", "writes", "calls / changed",
                 "next run calls", "calls / changed incl. next run", "goal met"], changes),
-    ])  # fmt: skip
+    ] if part)  # fmt: skip
 
 
 def _load(result: dict[str, Any]) -> str:
@@ -99,7 +99,7 @@ def _load(result: dict[str, Any]) -> str:
          d["loaders"][0].get("peak_rss_mb")]
         for name, d in result["directions"].items()
     ]  # fmt: skip
-    return "\n\n".join([
+    return "\n\n".join(part for part in [
         "## 3. Initial load throughput",
         _machine(result),
         f"Source seeded with {result['companies_seeded_in_source']} companies (the issue's "
@@ -120,7 +120,7 @@ def _load(result: dict[str, Any]) -> str:
         "The ratios use the target's whole wall time; the columns after them leave out its "
         "start-up (the same target run on an empty input), which dominates small sizes.",
         "![Throughput and memory](benchmarks.png)",
-    ])  # fmt: skip
+    ] if part)  # fmt: skip
 
 
 def _memory(result: dict[str, Any]) -> str:
@@ -130,7 +130,7 @@ def _memory(result: dict[str, Any]) -> str:
             within = _goal(p["peak_rss_mb"] <= result["goal_mb"])
             rows.append([run["direction"], run["records"], p["plugin"], p["seconds"],
                          p["peak_rss_mb"], within])  # fmt: skip
-    return "\n\n".join([
+    return "\n\n".join(part for part in [
         "## 4. Peak memory (RSS) per plugin process",
         _machine(result),
         f"Sizes asked: {', '.join(str(s) for s in result['sizes'])} records (the issue asks "
@@ -139,7 +139,7 @@ def _memory(result: dict[str, Any]) -> str:
         "records/s here); taps and mappers run at every size. Peak RSS from `os.wait4` of "
         f"each process. Goal: flat, at most {result['goal_mb']} MB.",
         _table(["direction", "records", "plugin", "seconds", "peak RSS MB", "≤200 MB"], rows),
-    ])  # fmt: skip
+    ] if part)  # fmt: skip
 
 
 def _crosswalk(result: dict[str, Any]) -> str:
@@ -149,7 +149,7 @@ def _crosswalk(result: dict[str, Any]) -> str:
            for op in ("find", "translate", "link", "agree"))]
         for db, d in result["databases"].items()
     ]  # fmt: skip
-    return "\n\n".join([
+    return "\n\n".join(part for part in [
         "## 5. Crosswalk",
         _machine(result),
         "Person links bulk-loaded through SQLAlchemy Core into crmsync's own tables, then "
@@ -162,7 +162,7 @@ def _crosswalk(result: dict[str, Any]) -> str:
         "from waiting for a CPU on a busy machine).",
         _table(["database", "links", "bulk load s", "find/s", "translate/s", "link/s",
                 "agree/s"], rows),
-    ])  # fmt: skip
+    ] if part)  # fmt: skip
 
 
 def _plot(results: dict[str, dict[str, Any]], path: Path) -> None:
@@ -189,6 +189,7 @@ def _plot(results: dict[str, dict[str, Any]], path: Path) -> None:
             right.plot([x for x, _ in points], [y for _, y in points], marker="o", label=plugin)
         right.axhline(results["memory"]["goal_mb"], color="red", linestyle="--", label="goal")
         right.set_xscale("log")
+        right.set_ylim(bottom=0)
         right.set_xlabel("records")
         right.set_ylabel("peak RSS (MB)")
         right.set_title("Peak memory per plugin process")
