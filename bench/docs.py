@@ -80,6 +80,10 @@ def _cost(result: dict[str, Any]) -> str:
         (f"Not measured, the world being too small: {result['skipped_edit_counts']} edits per "
          "side (`--cost-companies`: about 3 linked persons per company, 2N needed)."
          if result.get("skipped_edit_counts") else ""),
+        *(f"The {w['edits']} edits per side ran on a larger world of "
+          f"{w['companies_seeded_per_side']} companies per side ({w['linked_persons']} linked "
+          f"persons; measured {w['measured_at']}); its idle run made {w['idle_calls']} calls "
+          f"and {w['idle_writes']} writes." for w in result.get("larger_worlds", [])),
         _table(["edits per side", "changed records", "calls", "writes", "calls / changed",
                 "next run calls", "calls / changed incl. next run", "goal met"], changes),
     ] if part)  # fmt: skip
@@ -312,6 +316,18 @@ def render(results_dir: Path, page: Path) -> None:
         if "memory" in results:
             results["memory"]["runs"] += more["runs"]
             results["memory"]["sizes"] += more["sizes"]
+    for extra in [stem for stem in results if stem.startswith("cost_")]:
+        # A supplementary change run on a larger world (e.g. `cost_1000.json`, 1000 edits).
+        more = results.pop(extra)
+        if "cost" in results:
+            results["cost"]["changes"] += more["changes"]
+            results["cost"].setdefault("larger_worlds", []).append(
+                {key: more[key] for key in ("companies_seeded_per_side", "linked_persons")}
+                | {"idle_calls": more["idle_run"]["total_calls"],
+                   "idle_writes": more["idle_run"]["writes"],
+                   "edits": [c["edits_per_side"] for c in more["changes"]],
+                   "measured_at": more["machine"]["measured_at"]}
+            )  # fmt: skip
     parts += [_summary(results), _findings(results)]
     parts += [SECTIONS[name](results[name]) for name in SECTIONS if name in results]
     page.write_text("\n\n".join(parts) + "\n")
