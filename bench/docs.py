@@ -277,7 +277,17 @@ def _findings(results: dict[str, dict[str, Any]]) -> str:
         for plugin, points in sorted(peaks.items()):
             points.sort()
             (small, low), (large, high) = points[0], points[-1]
-            lines.append(f"{plugin}: peak RSS {low} MB at {small} records, {high} MB at {large}.")
+            line = f"{plugin}: peak RSS {low} MB at {small} records, {high} MB at {large}"
+            if large < 100_000:
+                seconds = next(
+                    p["seconds"]
+                    for run in results["memory"]["runs"]
+                    for p in run["processes"]
+                    if p["plugin"] == plugin and run["records"] == large
+                )
+                minutes = round(100_000 * seconds / large / 60)
+                line += f"; 100k records would take it about {minutes} min at that pace"
+            lines.append(line + ".")
     if "crosswalk" in results:
         for db, d in results["crosswalk"]["databases"].items():
             lines.append(
