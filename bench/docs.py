@@ -7,7 +7,6 @@ measured at, so the page cannot drift from the measurements.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +15,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from bench.findings import findings, summary
+from bench.markdown import goal, table
+
 __all__ = ["render"]
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _goal(met: bool) -> str:
-    return "yes" if met else "**no**"
 
 
 def _machine(result: dict[str, Any]) -> str:
@@ -53,7 +45,7 @@ def _cost(result: dict[str, Any]) -> str:
     changes = [
         [c["edits_per_side"], c["changed_records"], c["run"]["total_calls"], c["run"]["writes"],
          c["calls_per_changed_record"], c["next_run"]["total_calls"],
-         c["calls_per_changed_record_with_next_run"], _goal(c["calls_per_changed_record"] <= 2)]
+         c["calls_per_changed_record_with_next_run"], goal(c["calls_per_changed_record"] <= 2)]
         for c in result["changes"]
     ]  # fmt: skip
     first, second = result["initial_run"], result["second_run"]
@@ -68,10 +60,10 @@ def _cost(result: dict[str, Any]) -> str:
         "the third, with no changes anywhere, is the idle run below. "
         "Goal: one list request per stream per side (4 per side), zero writes.",
         f"Idle run: **{idle['total_calls']} calls, {idle['writes']} writes, "
-        f"{idle['seconds']} s** (writes goal met: {_goal(idle['writes'] == 0)}).",
-        _table(["leg", "API", "leg wall s", "calls", "list requests", "writes"], rows),
+        f"{idle['seconds']} s** (writes goal met: {goal(idle['writes'] == 0)}).",
+        table(["leg", "API", "leg wall s", "calls", "list requests", "writes"], rows),
         "<details><summary>Idle run calls per route</summary>\n\n"
-        + _table(["leg", "API", "route", "calls"], routes) + "\n\n</details>",
+        + table(["leg", "API", "route", "calls"], routes) + "\n\n</details>",
         "## 2. Change cost",
         f"On the same world ({result['linked_persons']} linked persons), N persons edited on "
         "each side (title; disjoint pairs), then one two-way run, then the next run (which "
@@ -84,7 +76,7 @@ def _cost(result: dict[str, Any]) -> str:
           f"{w['companies_seeded_per_side']} companies per side ({w['linked_persons']} linked "
           f"persons; measured {w['measured_at']}); its idle run made {w['idle_calls']} calls "
           f"and {w['idle_writes']} writes." for w in result.get("larger_worlds", [])),
-        _table(["edits per side", "changed records", "calls", "writes", "calls / changed",
+        table(["edits per side", "changed records", "calls", "writes", "calls / changed",
                 "next run calls", "calls / changed incl. next run", "goal met"], changes),
     ] if part)  # fmt: skip
 
@@ -96,8 +88,8 @@ def _load(result: dict[str, Any]) -> str:
             keys = ("loader", "records", "seconds", "records_per_second", "requests", "writes")
             rows.append([name, *(loader[key] for key in keys)])
     ratios = [
-        [name, d["records_in"], d["target_vs_naive"], _goal(d["target_vs_naive"] >= 5),
-         d["target_vs_raw"], _goal(d["target_vs_raw"] >= 0.8),
+        [name, d["records_in"], d["target_vs_naive"], goal(d["target_vs_naive"] >= 5),
+         d["target_vs_raw"], goal(d["target_vs_raw"] >= 0.8),
          d["target_startup_seconds"], d["target_records_per_second_after_startup"],
          d["target_after_startup_vs_naive"], d["target_after_startup_vs_raw"],
          d["loaders"][0].get("peak_rss_mb")]
@@ -116,9 +108,9 @@ def _load(result: dict[str, Any]) -> str:
         "create the same records, read back from what the target made, into the emptied "
         "destination. Toward SuperOffice only companies, persons and products are compared "
         "(a raw quote is a chain of agent calls the comparison loaders do not make).",
-        _table(["direction", "loader", "records", "seconds", "records/s", "requests",
+        table(["direction", "loader", "records", "seconds", "records/s", "requests",
                 "writes"], rows),
-        _table(["direction", "records", "target ÷ naive", "≥ 5 times", "target ÷ raw", "≥80%",
+        table(["direction", "records", "target ÷ naive", "≥ 5 times", "target ÷ raw", "≥80%",
                 "target start s", "target records/s after start", "÷ naive", "÷ raw",
                 "target peak RSS MB"], ratios),
         "The ratios use the target's whole wall time; the columns after them leave out its "
@@ -131,7 +123,7 @@ def _memory(result: dict[str, Any]) -> str:
     rows = []
     for run in result["runs"]:
         for p in run["processes"]:
-            within = _goal(p["peak_rss_mb"] <= result["goal_mb"])
+            within = goal(p["peak_rss_mb"] <= result["goal_mb"])
             rows.append([run["direction"], run["records"], p["plugin"], p["seconds"],
                          p["peak_rss_mb"], within])  # fmt: skip
     return "\n\n".join(part for part in [
@@ -142,7 +134,7 @@ def _memory(result: dict[str, Any]) -> str:
         f"Targets run only up to {result['target_limit']} records (they load a few dozen "
         "records/s here); taps and mappers run at every size. Peak RSS from `os.wait4` of "
         f"each process. Goal: flat, at most {result['goal_mb']} MB.",
-        _table(["direction", "records", "plugin", "seconds", "peak RSS MB", "≤200 MB"], rows),
+        table(["direction", "records", "plugin", "seconds", "peak RSS MB", "≤200 MB"], rows),
     ] if part)  # fmt: skip
 
 
@@ -164,7 +156,7 @@ def _crosswalk(result: dict[str, Any]) -> str:
         "PostgreSQL 15 with its defaults (fsync on), on loopback. Each cell: calls per wall "
         "second (calls per CPU second of the client process, which shows the cost apart "
         "from waiting for a CPU on a busy machine).",
-        _table(["database", "links", "bulk load s", "find/s", "translate/s", "link/s",
+        table(["database", "links", "bulk load s", "find/s", "translate/s", "link/s",
                 "agree/s"], rows),
     ] if part)  # fmt: skip
 
@@ -201,103 +193,6 @@ def _plot(results: dict[str, dict[str, Any]], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
-
-
-def _summary(results: dict[str, dict[str, Any]]) -> str:
-    """One row per goal of issue 9: what was measured and whether it is met."""
-    rows: list[list[Any]] = []
-    if "cost" in results:
-        idle = results["cost"]["idle_run"]
-        lists = sum(
-            calls["list_requests"]
-            for leg in idle["legs"].values()
-            for calls in leg["calls"]["sides"].values()
-        )
-        rows.append(
-            ["idle run: zero writes", f"{idle['writes']} writes", _goal(idle["writes"] == 0)]
-        )
-        rows.append(["idle run: one list request per stream per side (8 calls)",
-                     f"{idle['total_calls']} calls, {lists} of them list requests",
-                     _goal(idle["total_calls"] <= 8)])  # fmt: skip
-        for change in results["cost"]["changes"]:
-            per = change["calls_per_changed_record"]
-            with_next = change["calls_per_changed_record_with_next_run"]
-            goal = f"{change['edits_per_side']} edits per side: ≤ 2 calls per changed record"
-            rows.append([goal, f"{per} (with the next run: {with_next})", _goal(per <= 2)])
-    if "load" in results:
-        for name, d in results["load"]["directions"].items():
-            rows.append([f"{name}: ≥ 5 times the naive loader", d["target_vs_naive"],
-                         _goal(d["target_vs_naive"] >= 5)])  # fmt: skip
-            rows.append([f"{name}: ≥ 80% of raw capacity", f"{d['target_vs_raw']:.0%}",
-                         _goal(d["target_vs_raw"] >= 0.8)])  # fmt: skip
-    if "memory" in results:
-        peak = max(p["peak_rss_mb"] for r in results["memory"]["runs"] for p in r["processes"])
-        rows.append(["peak RSS of every plugin ≤ 200 MB", f"largest {peak} MB", _goal(peak <= 200)])
-    return "## Against the goals of issue 9\n\n" + _table(["goal", "measured", "met"], rows)
-
-
-def _idle_extras(result: dict[str, Any]) -> list[str]:
-    from bench.cost import LIST_ROUTES
-
-    extras: dict[str, int] = {}
-    for leg in result["idle_run"]["legs"].values():
-        for side, calls in leg["calls"]["sides"].items():
-            for route, n in calls["by_route"].items():
-                if route not in LIST_ROUTES[side]:
-                    extras[f"{side} `{route}`"] = extras.get(f"{side} `{route}`", 0) + n
-    if not extras:
-        return ["The idle run made list requests only."]
-    top = sorted(extras.items(), key=lambda item: -item[1])[:6]
-    listed = "; ".join(f"{route}: {n}" for route, n in top)
-    return [f"The idle run made {sum(extras.values())} calls besides list requests, "
-            f"most of them: {listed}."]  # fmt: skip
-
-
-def _findings(results: dict[str, dict[str, Any]]) -> str:
-    """What the figures say, derived from them (so the words follow the numbers)."""
-    lines: list[str] = []
-    if "cost" in results:
-        lines += _idle_extras(results["cost"])
-    if "load" in results:
-        for name, d in results["load"]["directions"].items():
-            target = d["loaders"][0]
-            per = round(target["requests"] / max(target["records"], 1), 1)
-            lines.append(
-                f"{name}: the target made {per} requests per record ({target['requests']} for "
-                f"{target['records']}; the raw client makes 1) and reached "
-                f"{d['target_records_per_second_after_startup']} records/s after its "
-                f"{d['target_startup_seconds']} s start-up, against "
-                f"{d['loaders'][2]['records_per_second']} records/s raw."
-            )
-    if "memory" in results:
-        peaks: dict[str, list[tuple[int, float]]] = {}
-        for run in results["memory"]["runs"]:
-            for p in run["processes"]:
-                peaks.setdefault(p["plugin"], []).append((run["records"], p["peak_rss_mb"]))
-        for plugin, points in sorted(peaks.items()):
-            points.sort()
-            (small, low), (large, high) = points[0], points[-1]
-            line = f"{plugin}: peak RSS {low} MB at {small} records, {high} MB at {large}"
-            if large < 100_000:
-                seconds = next(
-                    p["seconds"]
-                    for run in results["memory"]["runs"]
-                    for p in run["processes"]
-                    if p["plugin"] == plugin and run["records"] == large
-                )
-                minutes = round(100_000 * seconds / large / 60)
-                line += f"; 100k records would take it about {minutes} min at that pace"
-            lines.append(line + ".")
-    if "crosswalk" in results:
-        for db, d in results["crosswalk"]["databases"].items():
-            lines.append(
-                f"crosswalk on {db} at {d['links']:,} links: {d['find_per_second']} lookups/s "
-                f"(`find`), {d['link_per_second']} new links/s and {d['agree_per_second']} "
-                f"base updates/s, one thread on this busy machine; in client CPU alone "
-                f"{d.get('find_per_cpu_second', '-')} lookups and "
-                f"{d.get('agree_per_cpu_second', '-')} updates per second."
-            )
-    return "## Findings\n\n" + "\n".join(f"- {line}" for line in lines)
 
 
 SECTIONS = {"cost": _cost, "load": _load, "memory": _memory, "crosswalk": _crosswalk}
@@ -338,7 +233,7 @@ def render(results_dir: Path, page: Path) -> None:
                    "edits": [c["edits_per_side"] for c in more["changes"]],
                    "measured_at": more["machine"]["measured_at"]}
             )  # fmt: skip
-    parts += [_summary(results), _findings(results)]
+    parts += [summary(results), findings(results)]
     parts += [SECTIONS[name](results[name]) for name in SECTIONS if name in results]
     page.write_text("\n\n".join(parts) + "\n")
     _plot(results, page.with_suffix(".png"))

@@ -1,0 +1,107 @@
+"""The page's verdicts: each goal of issue 9 against its figure, and findings derived from
+the figures (so the words follow the numbers). Measures nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.cost import LIST_ROUTES
+from bench.markdown import goal, table
+
+__all__ = ["findings", "summary"]
+
+
+def summary(results: dict[str, dict[str, Any]]) -> str:
+    """One row per goal of issue 9: what was measured and whether it is met."""
+    rows: list[list[Any]] = []
+    if "cost" in results:
+        idle = results["cost"]["idle_run"]
+        lists = sum(
+            calls["list_requests"]
+            for leg in idle["legs"].values()
+            for calls in leg["calls"]["sides"].values()
+        )
+        rows.append(
+            ["idle run: zero writes", f"{idle['writes']} writes", goal(idle["writes"] == 0)]
+        )
+        rows.append(["idle run: one list request per stream per side (8 calls)",
+                     f"{idle['total_calls']} calls, {lists} of them list requests",
+                     goal(idle["total_calls"] <= 8)])  # fmt: skip
+        for change in results["cost"]["changes"]:
+            per = change["calls_per_changed_record"]
+            with_next = change["calls_per_changed_record_with_next_run"]
+            wanted = f"{change['edits_per_side']} edits per side: ≤ 2 calls per changed record"
+            rows.append([wanted, f"{per} (with the next run: {with_next})", goal(per <= 2)])
+    if "load" in results:
+        for name, d in results["load"]["directions"].items():
+            rows.append([f"{name}: ≥ 5 times the naive loader", d["target_vs_naive"],
+                         goal(d["target_vs_naive"] >= 5)])  # fmt: skip
+            rows.append([f"{name}: ≥ 80% of raw capacity", f"{d['target_vs_raw']:.0%}",
+                         goal(d["target_vs_raw"] >= 0.8)])  # fmt: skip
+    if "memory" in results:
+        peak = max(p["peak_rss_mb"] for r in results["memory"]["runs"] for p in r["processes"])
+        rows.append(["peak RSS of every plugin ≤ 200 MB", f"largest {peak} MB", goal(peak <= 200)])
+    return "## Against the goals of issue 9\n\n" + table(["goal", "measured", "met"], rows)
+
+
+def _idle_extras(result: dict[str, Any]) -> list[str]:
+
+    extras: dict[str, int] = {}
+    for leg in result["idle_run"]["legs"].values():
+        for side, calls in leg["calls"]["sides"].items():
+            for route, n in calls["by_route"].items():
+                if route not in LIST_ROUTES[side]:
+                    extras[f"{side} `{route}`"] = extras.get(f"{side} `{route}`", 0) + n
+    if not extras:
+        return ["The idle run made list requests only."]
+    top = sorted(extras.items(), key=lambda item: -item[1])[:6]
+    listed = "; ".join(f"{route}: {n}" for route, n in top)
+    return [f"The idle run made {sum(extras.values())} calls besides list requests, "
+            f"most of them: {listed}."]  # fmt: skip
+
+
+def findings(results: dict[str, dict[str, Any]]) -> str:
+    """What the figures say, derived from them (so the words follow the numbers)."""
+    lines: list[str] = []
+    if "cost" in results:
+        lines += _idle_extras(results["cost"])
+    if "load" in results:
+        for name, d in results["load"]["directions"].items():
+            target = d["loaders"][0]
+            per = round(target["requests"] / max(target["records"], 1), 1)
+            lines.append(
+                f"{name}: the target made {per} requests per record ({target['requests']} for "
+                f"{target['records']}; the raw client makes 1) and reached "
+                f"{d['target_records_per_second_after_startup']} records/s after its "
+                f"{d['target_startup_seconds']} s start-up, against "
+                f"{d['loaders'][2]['records_per_second']} records/s raw."
+            )
+    if "memory" in results:
+        peaks: dict[str, list[tuple[int, float]]] = {}
+        for run in results["memory"]["runs"]:
+            for p in run["processes"]:
+                peaks.setdefault(p["plugin"], []).append((run["records"], p["peak_rss_mb"]))
+        for plugin, points in sorted(peaks.items()):
+            points.sort()
+            (small, low), (large, high) = points[0], points[-1]
+            line = f"{plugin}: peak RSS {low} MB at {small} records, {high} MB at {large}"
+            if large < 100_000:
+                seconds = next(
+                    p["seconds"]
+                    for run in results["memory"]["runs"]
+                    for p in run["processes"]
+                    if p["plugin"] == plugin and run["records"] == large
+                )
+                minutes = round(100_000 * seconds / large / 60)
+                line += f"; 100k records would take it about {minutes} min at that pace"
+            lines.append(line + ".")
+    if "crosswalk" in results:
+        for db, d in results["crosswalk"]["databases"].items():
+            lines.append(
+                f"crosswalk on {db} at {d['links']:,} links: {d['find_per_second']} lookups/s "
+                f"(`find`), {d['link_per_second']} new links/s and {d['agree_per_second']} "
+                f"base updates/s, one thread on this busy machine; in client CPU alone "
+                f"{d.get('find_per_cpu_second', '-')} lookups and "
+                f"{d.get('agree_per_cpu_second', '-')} updates per second."
+            )
+    return "## Findings\n\n" + "\n".join(f"- {line}" for line in lines)
