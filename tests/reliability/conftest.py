@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -141,6 +142,8 @@ class TwoWay:
         target = LEGS[leg][2]
         out = self.work / f"target.{len(self.runs)}.out"
         err = self.work / f"target.{len(self.runs)}.err"
+        out.touch()  # a child killed before it opens its files leaves them empty, not missing
+        err.touch()
         process = start_plugin(
             target,
             ["--config", str(files["target"])],
@@ -235,6 +238,16 @@ class TwoWay:
         )
         assert response.status_code < 400, response.text
         return response.json() if response.content else None
+
+    def settle(self, leg: str) -> int:
+        """Wait until requests a killed target left in flight are done; return the writes."""
+        writes = self.destination_writes(leg)
+        while True:
+            time.sleep(0.3)
+            now = self.destination_writes(leg)
+            if now == writes:
+                return now
+            writes = now
 
     def destination_writes(self, leg: str) -> int:
         """State-changing requests the destination of `leg` has served (read in-process)."""

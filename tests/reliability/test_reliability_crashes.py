@@ -40,7 +40,7 @@ def kill_and_rerun(crms: Any, leg: str, kills: int, most: int, rng: random.Rando
 
         run = crms.replay(leg, messages, kill_when=reached)
         if run.killed:
-            points.append(crms.destination_writes(leg) - start)
+            points.append(crms.settle(leg) - start)
         assert crms.duplicates() == {}, f"duplicates after a kill at {after} writes in {leg}"
         assert crms.dangling_links() == [], f"dangling links after a kill in {leg}"
     final = crms.replay(leg, messages)
