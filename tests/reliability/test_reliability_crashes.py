@@ -87,7 +87,7 @@ def edit_both_sides(crms: Any) -> dict[str, Any]:
 
 
 KILLS = {  # leg: (kills during the first sync, most writes before one; kills during updates, ...)
-    "superoffice->customcrm": (16, 2, 6, 2),
+    "superoffice->customcrm": (18, 2, 6, 2),
     "customcrm->superoffice": (7, 3, 4, 2),
 }
 
