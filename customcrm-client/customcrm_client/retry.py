@@ -62,6 +62,10 @@ class RetryPolicy:
         for retry in range(self.max_retries + 1):
             try:
                 return attempt()
+            except requests.exceptions.SSLError as error:
+                # A certificate the client refuses does not get better by retrying.
+                message = f"Customcrm {what}: TLS verification failed"
+                raise CustomcrmSystemicError(message) from error
             except RETRIABLE_EXCEPTIONS as error:
                 if retry >= self.max_retries:
                     raise CustomcrmSystemicError(

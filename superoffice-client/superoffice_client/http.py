@@ -98,6 +98,8 @@ class Transport:
         while True:
             try:
                 response = self._once(method, url, kwargs)
+            except requests.exceptions.SSLError:
+                raise  # a certificate the client refuses does not get better by retrying
             except _TRANSIENT as exc:
                 attempt += 1
                 self._wait(attempt, None, f"{type(exc).__name__} on {where}")
