@@ -265,23 +265,30 @@ class Recipe:
         """Find the partner record (interrupted create, then match keys), else create it."""
         resumed = self.effects.crosswalk.open_intent(spec.name, record.system, record.id)
         if resumed is None:
-            for key in spec.match_keys:
-                value = normalise_key(key.normaliser, record.values.get(key.field))
-                if value is None:
-                    continue
-                found = choose_candidate(
-                    key,
-                    value,
-                    self.destination.match(spec.name, key.field, value),
-                    lambda candidate: (
-                        self.effects.find(spec.name, self.destination.system, candidate) is not None
-                    ),
-                )
-                if isinstance(found, Ambiguous):
-                    return self.reject(spec, record, found.reason, kind="ambiguous")
-                if found is not None:
-                    return self._link_existing(spec, record, found, None)
+            found = self._match(spec, record)
+            if isinstance(found, Ambiguous):
+                return self.reject(spec, record, found.reason, kind="ambiguous")
+            if found is not None:
+                return self._link_existing(spec, record, found, None)
         return self._create(spec, record)
+
+    def _match(self, spec: EntitySpec, record: Incoming) -> Ours | Ambiguous | None:
+        """The one unlinked destination record sharing a match key, tried in order."""
+        for key in spec.match_keys:
+            value = normalise_key(key.normaliser, record.values.get(key.field))
+            if value is None:
+                continue
+            found = choose_candidate(
+                key,
+                value,
+                self.destination.match(spec.name, key.field, value),
+                lambda candidate: (
+                    self.effects.find(spec.name, self.destination.system, candidate) is not None
+                ),
+            )
+            if found is not None:
+                return found
+        return None
 
     def _link_existing(
         self, spec: EntitySpec, record: Incoming, ours: Ours, intent: str | None
@@ -310,7 +317,15 @@ class Recipe:
             self.effects.release_intent(intent.correlation_key)  # a racing run just linked it
             return self._raced(spec, record)
         if intent.resumed:
+            # A destination that stores the key in a second call (SuperOffice's ForeignApp
+            # keys) can be killed between the two: then only the match keys find the record.
             earlier = self.destination.find_by_correlation(spec.name, intent.correlation_key)
+            if earlier is None:
+                matched = self._match(spec, record)
+                if isinstance(matched, Ambiguous):
+                    self.effects.release_intent(intent.correlation_key)
+                    return self.reject(spec, record, matched.reason, kind="ambiguous")
+                earlier = matched
             if earlier is not None:
                 return self._link_existing(spec, record, earlier, intent.correlation_key)
         values = spec.merged_fields(record.values)

@@ -48,6 +48,7 @@ class MemoryCrm:
         self.reject: Callable[[str, Mapping[str, Any]], str | None] = lambda entity, values: None
         self.stale_updates = 0
         self.drop_after_create = False
+        self.keyless_creates = False  # the key write of a two-call create never happened
         self._ids = itertools.count(1)
         self._clock = clock
         self._lock = threading.Lock()
@@ -155,7 +156,9 @@ class MemoryCrm:
             raise RecordRejectedError(reason, status=422)
         with self._lock:
             record_id = self.add(entity, **values)
-            self.records[entity][record_id]["key"] = correlation_key
+            self.records[entity][record_id]["key"] = (
+                None if self.keyless_creates else correlation_key
+            )
         if self.drop_after_create:
             raise ConnectionError("connection dropped after the server created the record")
         return self._ours(record_id, self.records[entity][record_id])

@@ -507,3 +507,18 @@ def test_an_edit_to_a_record_deleted_on_the_other_side_does_not_revive_it(world)
         "superoffice",
         "delete_wins",
     )
+
+
+def test_a_create_killed_before_its_key_was_stored_is_found_by_its_match_key(world):
+    acme = world.left.add("company", name="Acme AS", org_number="912345678")
+    world.right.drop_after_create = True
+    world.right.keyless_creates = True
+    world.leg(world.left, world.right)
+    world.right.drop_after_create = False
+
+    world.leg(world.left, world.right)
+
+    assert world.right.calls["create"] == 1
+    assert len(world.right.live("company")) == 1
+    assert world.crosswalk.open_intent("company", "customcrm", acme) is None
+    assert world.mirrored("company")
