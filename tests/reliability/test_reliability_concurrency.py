@@ -24,6 +24,7 @@ def both_at_once(first: Any, second: Any) -> list[Any]:
             for leg in LEGS:
                 crms.run_leg(leg)
         except BaseException as error:  # reported by the test, not lost in the thread
+            print(f"--- {crms.work.name} failed:\n{error}")  # whole, unlike the assert's repr
             errors.append(error)
 
     threads = [threading.Thread(target=two_way, args=(crms,)) for crms in (first, second)]
@@ -37,7 +38,10 @@ def both_at_once(first: Any, second: Any) -> list[Any]:
 
 def check_no_duplicates_then_converge(first: Any, second: Any) -> None:
     runs = both_at_once(first, second)
-    assert [run.target_code for run in runs] == [0, 0, 0, 0], [r.stderr[-2000:] for r in runs]
+    for run in runs:
+        if run.target_code != 0:
+            print(f"--- target of {run.leg} exited {run.target_code}:\n{run.stderr[-6000:]}")
+    assert [run.target_code for run in runs] == [0, 0, 0, 0]
     assert first.duplicates() == {}
     assert first.dangling_links() == []
     first.sync()  # what one run deferred for the other is linked now
