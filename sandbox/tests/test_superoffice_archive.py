@@ -106,6 +106,34 @@ def test_product_archive_finds_a_product_by_code_and_erp_key(
         assert [row["productId"] for row in page["value"]] == [product["_id"]]
 
 
+def test_person_archive_shows_the_persons_postal_address_as_their_address(
+    session: requests.Session, sandbox: RunningSandbox
+) -> None:
+    person_id = sandbox.records("persons")[1]["_id"]
+    postal = {"Address1": "Storgata 1", "Zipcode": "0155", "City": "Oslo"}
+    response = session.patch(
+        f"{sandbox.url}/Cust12345/api/v1/Person/{person_id}",
+        json={"Address": {"Postal": postal}},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    page = _get(
+        session,
+        sandbox,
+        "Person",
+        **{
+            "$select": "personId,personAddress/line1,personAddress/zip,personAddress/city",
+            "$filter": f"personId eq {person_id}",
+        },
+    )
+    row = page["value"][0]
+    assert (row["personAddress/line1"], row["personAddress/zip"], row["personAddress/city"]) == (
+        "Storgata 1",
+        "0155",
+        "Oslo",
+    )
+
+
 def test_after_time_includes_the_boundary_record(
     session: requests.Session, sandbox: RunningSandbox
 ) -> None:

@@ -95,7 +95,8 @@ def _person_columns(p: str, c: str) -> dict[str, Column]:
         "personMobilePhone/formattedNumber": _text(p, "MobilePhones[0].Value"),
         "personPrivate/formattedNumber": _text(p, "PrivatePhones[0].Value"),
         "personUrl/URLAddress": _text(p, "Urls[0].Value"),
-        **_address(p, "personAddress", "Street"),
+        # A person has one address (PersonPrivate); the entity shows it as Address.Postal too.
+        **_address(p, "personAddress", "Postal"),
         **_udefs(p, "personUdef", 5),
     }
     company = _contact_columns(c)
