@@ -236,6 +236,50 @@ def test_lookups_and_batch_reads_answer_in_one_call(
     )
 
 
+def test_a_repeated_match_key_matches_any_of_its_values_in_one_call(
+    crm: RunningSandbox, api: requests.Session
+) -> None:
+    seeded = [c for c in crm.records("contacts") if c["email"]][:3]
+    emails = [seeded[0]["email"].upper(), f" {seeded[1]['email']} ", "nobody@example.no"]
+    found = api.get(f"{crm.url}/api/v1/contacts", params={"email": emails}, timeout=5)
+    assert sorted(c["id"] for c in found.json()["items"]) == sorted(
+        [seeded[0]["id"], seeded[1]["id"]]
+    )
+    too_many = api.get(
+        f"{crm.url}/api/v1/products", params={"sku": [f"S{n}" for n in range(101)]}, timeout=5
+    )
+    assert (too_many.status_code, _problem(too_many)["detail"]) == (
+        400,
+        "bad parameters: query.sku",
+    )
+
+
+def test_the_quote_line_feed_holds_every_quotes_lines_deleted_ones_too(
+    crm: RunningSandbox, api: requests.Session
+) -> None:
+    quotes = crm.records("quotes")
+    quote = next(q for q in quotes if q["lines"])
+    line = quote["lines"][0]
+    path = f"{crm.url}/api/v1/quotes/{quote['id']}/lines/{line['id']}"
+    assert api.delete(path, timeout=5).status_code == 200
+    live = api.get(f"{crm.url}/api/v1/quote-lines", params={"limit": 500}, timeout=5).json()
+    every = api.get(
+        f"{crm.url}/api/v1/quote-lines", params={"limit": 500, "include_deleted": "true"}, timeout=5
+    ).json()
+    live_ids = {item["id"] for item in live["items"]}
+    every_line = {(ln["id"], q["id"]) for q in quotes for ln in q["lines"]}
+    assert {(item["id"], item["quote_id"]) for item in live["items"]} == every_line - {
+        (line["id"], quote["id"])
+    }
+    assert line["id"] not in live_ids
+    deleted = [item for item in every["items"] if item["id"] == line["id"]]
+    assert [(item["quote_id"], item["deleted_at"] is not None) for item in deleted] == [
+        (quote["id"], True)
+    ]
+    by_ids = api.get(f"{crm.url}/api/v1/quote-lines", params={"ids": line["id"]}, timeout=5)
+    assert by_ids.json()["items"] == []  # deleted, and include_deleted is false by default
+
+
 def test_counters_report_customcrm_routes_by_pattern_and_writes(
     crm: RunningSandbox, api: requests.Session
 ) -> None:

@@ -115,6 +115,11 @@ def parameter_errors(
         if ("query", name) not in declared
     ]
     for (place, name), schema in declared.items():
+        if place == "query" and schema.get("type") == "array":
+            message = _array_message(schema, _all_values(query, name))
+            if message:
+                errors.append(FieldError(f"{place}.{name}", message))
+            continue
         raw = query.get(name) if place == "query" else headers.get(name.lower())
         if raw is not None:
             message = _parameter_message(schema, raw)
@@ -141,6 +146,27 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
     for part in node["$ref"].removeprefix("#/").split("/"):
         target = target[part]
     return _resolve(target)
+
+
+def _all_values(query: Mapping[str, str], name: str) -> list[str]:
+    """Every value of a repeated query parameter (`email=a&email=b`)."""
+    getlist = getattr(query, "getlist", None)
+    if getlist is not None:
+        return list(getlist(name))
+    return [query[name]] if name in query else []
+
+
+def _array_message(schema: Mapping[str, Any], values: list[str]) -> str | None:
+    """Why the values of a repeated parameter do not fit its array schema, or None."""
+    if not values:
+        return None
+    if len(values) > schema.get("maxItems", len(values)):
+        return f"may be given at most {schema['maxItems']} times"
+    for value in values:
+        message = _parameter_message(schema.get("items", {}), value)
+        if message:
+            return message
+    return None
 
 
 def _parameter_message(schema: Mapping[str, Any], raw: str) -> str | None:

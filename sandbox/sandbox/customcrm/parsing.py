@@ -60,12 +60,12 @@ def json_body(request: Request) -> Any:
 def list_query(resource: Resource, request: Request) -> ListQuery:
     """The list parameters of `request`, checked; match-key values normalised."""
     args = request.args
-    lookups: dict[str, str] = {}
+    lookups: dict[str, tuple[str, ...]] = {}
     for key in ("email", "org_number", "sku"):
         if key in args:
             if key not in resource.lookups:
                 raise InvalidParameterError(f"{resource.name} cannot be looked up by {key}")
-            lookups[key] = normalise(key, args[key]) or ""
+            lookups[key] = _lookup_values(key, args.getlist(key))
     return ListQuery(
         updated_since=_timestamp(args.get("updated_since")),
         include_deleted=_boolean("include_deleted", args.get("include_deleted")),
@@ -109,6 +109,13 @@ def _cursor(text: str | None) -> tuple[str, int] | None:
         return decode_cursor(text)
     except ValueError as error:
         raise InvalidParameterError(str(error)) from error
+
+
+def _lookup_values(key: str, values: list[str]) -> tuple[str, ...]:
+    """A match key given once, or repeated up to `MAX_IDS` times (any may match), normalised."""
+    if len(values) > MAX_IDS:
+        raise InvalidParameterError(f"{key} may be given at most {MAX_IDS} times")
+    return tuple(dict.fromkeys(normalise(key, value) or "" for value in values))
 
 
 def _ids(text: str | None) -> tuple[str, ...]:

@@ -135,4 +135,8 @@ def customcrm_routes(model: CustomcrmModel, token: str) -> Map:
             bound = views.guarded(functools.partial(view, resource), template, method)
             operation = Operation(verb, bound, writes=writes)
             rules.append(Rule(path, methods=[method], endpoint=operation))
+    # Every quote's lines in one feed, so a reader needs no request per quote.
+    feed = f"{PREFIX}/quote-lines"
+    bound = views.guarded(functools.partial(views.list, RESOURCES["quote_lines"]), feed, "GET")
+    rules.append(Rule(feed, methods=["GET"], endpoint=Operation("list_all_quote_lines", bound)))
     return Map(rules, strict_slashes=False, merge_slashes=False)

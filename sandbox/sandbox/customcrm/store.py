@@ -74,7 +74,8 @@ class ListQuery:
     after: tuple[str, int] | None = None
     ids: tuple[str, ...] = ()
     external_id: tuple[str, str] | None = None
-    lookups: Mapping[str, str] | None = None
+    lookups: Mapping[str, tuple[str, ...]] | None = None
+    """Match key → the normalised values any of which a record's key must equal."""
 
 
 class Store:
@@ -189,9 +190,9 @@ class Store:
         if query.external_id:
             where.append("json_extract(external_ids, '$.' || json_quote(?)) = ?")
             args += list(query.external_id)
-        for key, value in (query.lookups or {}).items():
-            where.append(f"{_LOOKUP_COLUMNS[key]} = ?")
-            args.append(value)
+        for key, values in (query.lookups or {}).items():
+            where.append(f"{_LOOKUP_COLUMNS[key]} IN ({','.join('?' * len(values))})")
+            args += values
         sql = f"SELECT * FROM records WHERE {' AND '.join(where)} ORDER BY updated_at, seq LIMIT ?"  # noqa: S608 - fixed fragments, values bound
         return [_row(r) for r in self._db.execute(sql, [*args, query.limit + 1]).fetchall()]
 
