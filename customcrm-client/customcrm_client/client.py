@@ -19,10 +19,12 @@ from customcrm_client.errors import classify
 from customcrm_client.retry import RetryPolicy
 from customcrm_client.settings import ClientSettings
 
-__all__ = ["MAX_IDS_PER_READ", "CustomcrmClient", "etag"]
+__all__ = ["MAX_IDS_PER_READ", "MAX_PAGE_SIZE", "CustomcrmClient", "etag"]
 
 MAX_IDS_PER_READ = 100
-"""The contract's cap on `ids=` in one list request."""
+"""The contract's cap on `ids=` (and on a repeated match-key filter) in one list request."""
+MAX_PAGE_SIZE = 500
+"""The contract's cap on `limit`."""
 
 
 def etag(version: str | int) -> str:
@@ -126,6 +128,20 @@ class CustomcrmClient:
             chunk = unique[start : start + MAX_IDS_PER_READ]
             params = {"ids": ",".join(chunk), "include_deleted": _flag(include_deleted)}
             params["limit"] = str(len(chunk))
+            found.extend(self.list_all(resource, params))
+        return found
+
+    def read_matching(
+        self, resource: str, key: str, values: Sequence[str], *, include_deleted: bool = False
+    ) -> list[dict[str, Any]]:
+        """Records whose match key `key` equals any of `values` (the filter repeated),
+        `MAX_IDS_PER_READ` values per request; the server compares them normalised."""
+        found: list[dict[str, Any]] = []
+        unique = list(dict.fromkeys(values))
+        for start in range(0, len(unique), MAX_IDS_PER_READ):
+            chunk = unique[start : start + MAX_IDS_PER_READ]
+            params = {key: chunk, "include_deleted": _flag(include_deleted)}
+            params["limit"] = str(MAX_PAGE_SIZE)
             found.extend(self.list_all(resource, params))
         return found
 

@@ -49,6 +49,19 @@ def test_list_pages_follows_the_cursor_to_the_end(
     assert crm.requests()["by_route"]["GET /api/v1/contacts"] == len(pages)
 
 
+def test_read_matching_asks_for_100_match_keys_per_request(
+    crm: RunningSandbox, client: CustomcrmClient
+) -> None:
+    emails = [row["email"] for row in crm.records("contacts") if row["email"]]
+    unknown = [f"nobody{n}@example.no" for n in range(150)]
+
+    found = client.read_matching("contacts", "email", [e.upper() for e in emails] + unknown)
+
+    assert sorted(item["email"] for item in found) == sorted(emails)
+    wanted = len(set(emails) | set(unknown))
+    assert crm.requests()["by_route"]["GET /api/v1/contacts"] == -(-wanted // 100)
+
+
 def test_read_many_asks_for_at_most_100_ids_at_a_time(
     crm: RunningSandbox, client: CustomcrmClient
 ) -> None:
