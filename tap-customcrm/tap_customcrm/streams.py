@@ -6,10 +6,10 @@ import sys
 import typing as t
 from importlib import resources
 
-from singer_sdk import SchemaDirectory, Stream, StreamSchema
+from singer_sdk import SchemaDirectory, StreamSchema
 
 from tap_customcrm import schemas
-from tap_customcrm.client import CustomcrmStream, wire_timestamp
+from tap_customcrm.client import CustomcrmStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
@@ -52,67 +52,43 @@ class ProductsStream(CustomcrmStream):
 
 
 class QuotesStream(CustomcrmStream):
-    """Quotes (link entity `quote`); their lines leave as the `quote_lines` child stream."""
+    """Quotes (link entity `quote`); their lines leave as the `quote_lines` stream."""
 
     name = "quotes"
     schema = StreamSchema(SCHEMAS)
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.pending_lines: dict[str, list[dict[str, t.Any]]] = {}
-
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
-        """Keep the lines for the child stream; the quote record itself stays flat."""
-        lines = list(row.pop("lines", None) or [])
-        if any(child.selected for child in self.child_streams):
-            self.pending_lines[row["id"]] = lines
+        """The quote record stays flat: its lines come from the line feed, deleted ones too."""
+        row.pop("lines", None)
         return row
 
-    @override
-    def get_child_context(self, record: Record, context: Context | None) -> Context:
-        return {"quote_id": record["id"]}
 
-    def take_lines(self, quote_id: str) -> list[dict[str, t.Any]]:
-        """The lines read with this quote, handed over once (memory stays flat)."""
-        return self.pending_lines.pop(quote_id, [])
+class QuoteLinesStream(CustomcrmStream):
+    """Lines of every quote from the one line feed (`GET /quote-lines`), with its own bookmark.
 
-
-class QuoteLinesStream(Stream):
-    """Lines of each quote, taken from the quote's own `lines` array: no extra HTTP calls.
-
-    A child stream rather than a nested array because stream maps cannot rename nested fields
-    and each line is linked on its own. A line changes its quote's `updated_at`, so the quote's
-    bookmark already selects every changed line; the lines themselves need no bookmark.
+    A stream of its own rather than a nested array because stream maps cannot rename nested
+    fields and each line is linked on its own. Reading the feed instead of each quote's lines
+    costs one list request per page, however many quotes changed, and returns deleted lines
+    too (a quote's `lines` array holds live lines only).
     """
 
     name = "quote_lines"
     schema = StreamSchema(SCHEMAS)
-    primary_keys = ("id",)
-    parent_stream_type = QuotesStream
-    # One state entry for the stream, not one partition per quote.
-    state_partitioning_keys: t.ClassVar[list[str]] = []
+
+    @property
+    @override
+    def resource(self) -> str:
+        return "quote-lines"
 
     @override
-    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
-        if not context:
-            return
-        quotes = self._tap.streams["quotes"]
-        assert isinstance(quotes, QuotesStream)
-        quote_id = context["quote_id"]
-        for line in quotes.take_lines(quote_id):
-            yield {"quote_id": quote_id, **line}
-        if self.config.get("include_deleted_lines") and self.config.get("include_deleted", True):
-            yield from self._deleted_lines(quotes, quote_id)
-
-    def _deleted_lines(self, quotes: QuotesStream, quote_id: str) -> t.Iterable[dict[str, t.Any]]:
-        """A quote's `lines` holds only live lines; deleted ones need their own (opt-in) read."""
-        params: dict[str, t.Any] = {"include_deleted": "true", "limit": 500}
-        since = quotes.get_starting_timestamp(None)
-        if since is not None:
-            params["updated_since"] = wire_timestamp(since)
-        path = f"{quotes.client.settings.path('quotes')}/{quote_id}/lines"
-        for page in quotes.client.list_pages_at(path, params):
-            for line in page:
-                if line.get("deleted_at") is not None:
-                    yield {"quote_id": quote_id, **line}
+    def get_url_params(
+        self, context: Context | None, next_page_token: str | None
+    ) -> dict[str, t.Any]:
+        """Deleted lines only when both `include_deleted` and `include_deleted_lines` say so."""
+        params = super().get_url_params(context, next_page_token)
+        wanted = self.config.get("include_deleted", True) and self.config.get(
+            "include_deleted_lines", False
+        )
+        params["include_deleted"] = "true" if wanted else "false"
+        return params

@@ -62,8 +62,8 @@ class TapCustomcrm(Tap):
             th.BooleanType,
             default=False,
             description=(
-                "Also emit deleted quote lines (with `deleted_at`). A quote's `lines` holds only "
-                "live lines, so this costs one extra request per changed quote."
+                "Also emit deleted quote lines (with `deleted_at`), so a line deleted in Customcrm "
+                "is deleted on the other side. They come in the same line feed: no extra request."
             ),
         ),
     ).to_dict()

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 from typing import Any
 
 import pytest
 from customcrm_client import CustomcrmClient, CustomcrmRejectedError, CustomcrmSystemicError
 from sandbox.testing import RunningSandbox
 from singer_sdk.exceptions import ConfigValidationError
-from tap_customcrm.streams import QuotesStream
 from tap_customcrm.tap import TapCustomcrm
 
 STREAMS = ["customers", "contacts", "products", "quotes", "quote_lines"]
@@ -35,10 +32,10 @@ def test_tap_emits_every_record_parents_first(
     assert first_seen == sorted(first_seen)
 
 
-def test_tap_takes_quote_lines_from_the_quote_without_extra_requests(
+def test_tap_reads_every_quotes_lines_from_the_one_line_feed(
     fresh_crm: RunningSandbox, tap_config: dict[str, Any], run_tap: Any
 ) -> None:
-    output = run_tap(tap_config)
+    output = run_tap({**tap_config, "page_size": 500})
     lines = output.records["quote_lines"]
     expected = {(str(row["quote_id"]), str(row["id"])) for row in fresh_crm.records("quote_lines")}
     assert {(line["quote_id"], line["id"]) for line in lines} == expected
@@ -46,6 +43,27 @@ def test_tap_takes_quote_lines_from_the_quote_without_extra_requests(
     assert all("lines" not in quote for quote in output.records["quotes"])
     routes = fresh_crm.requests()["by_route"]
     assert not [route for route in routes if "/lines" in route]
+    assert routes["GET /api/v1/quote-lines"] == 1
+
+
+def test_an_idle_run_costs_one_list_request_per_stream(
+    fresh_crm: RunningSandbox, tap_config: dict[str, Any], run_tap: Any
+) -> None:
+    config = {**tap_config, "page_size": 500, "include_deleted_lines": True}
+    first = run_tap(config)
+    fresh_crm.clear_requests()
+
+    idle = run_tap(config, state=first.state)
+
+    assert fresh_crm.requests()["by_route"] == {
+        "GET /api/v1/customers": 1,
+        "GET /api/v1/contacts": 1,
+        "GET /api/v1/products": 1,
+        "GET /api/v1/quotes": 1,
+        "GET /api/v1/quote-lines": 1,
+    }
+    for stream in STREAMS:  # only the inclusive boundary comes back
+        assert idle.ids(stream) == [first.records[stream][-1]["id"]]
 
 
 def test_tap_second_run_emits_only_changes_plus_the_inclusive_boundary(
@@ -65,7 +83,7 @@ def test_tap_second_run_emits_only_changes_plus_the_inclusive_boundary(
 
     assert second.ids("customers") == [last_customer["id"], changed["id"]]
     assert second.records["customers"][-1]["city"] == "Tromsø"
-    for stream in ("contacts", "products", "quotes"):
+    for stream in ("contacts", "products", "quotes", "quote_lines"):
         assert second.ids(stream) == [first.records[stream][-1]["id"]]
 
 
@@ -74,11 +92,11 @@ def test_tap_bookmarks_each_stream_by_updated_at(
 ) -> None:
     output = run_tap(tap_config)
     bookmarks = output.state["bookmarks"]
-    for stream in ("customers", "contacts", "products", "quotes"):
+    for stream in STREAMS:
         assert bookmarks[stream]["replication_key"] == "updated_at"
         newest = max(record["updated_at"] for record in output.records[stream])
         assert bookmarks[stream]["replication_key_value"] == newest
-    assert "partitions" not in bookmarks.get("quote_lines", {})
+    assert "partitions" not in bookmarks["quote_lines"]
 
 
 def test_tap_emits_soft_deleted_records_with_their_marker(
@@ -160,8 +178,9 @@ def test_deleted_quote_lines_are_emitted_only_when_asked(
     assert len(deleted) == 1
     assert deleted[0]["deleted_at"] is not None
     assert deleted[0]["quote_id"] == line["quote_id"]
-    lines_reads = fresh_crm.requests()["by_route"].get("GET /api/v1/quotes/{id}/lines")
-    assert lines_reads == len(asked.records["quotes"])
+    routes = fresh_crm.requests()["by_route"]
+    assert "GET /api/v1/quotes/{id}/lines" not in routes
+    assert routes["GET /api/v1/quote-lines"] == 2  # one per run, deleted lines or not
 
 
 def test_start_date_limits_a_first_run(
@@ -192,14 +211,19 @@ def test_resource_paths_point_a_stream_elsewhere(
     assert "GET /api/v1/products" not in fresh_crm.requests()["by_route"]
 
 
-def test_quotes_alone_hold_no_lines_in_memory_when_quote_lines_is_deselected(
-    fresh_crm: RunningSandbox, tap_config: dict[str, Any]
+def test_a_line_edited_after_the_bookmark_comes_through_with_its_quote(
+    fresh_crm: RunningSandbox,
+    tap_config: dict[str, Any],
+    run_tap: Any,
+    crm_client: CustomcrmClient,
 ) -> None:
-    tap = TapCustomcrm(config=tap_config, parse_env_config=False)
-    tap.streams["quote_lines"].selected = False
-    with contextlib.redirect_stdout(io.StringIO()):
-        tap.sync_all()
+    first = run_tap(tap_config)
+    line = first.records["quote_lines"][0]
+    path = f"/api/v1/quotes/{line['quote_id']}/lines/{line['id']}"
+    crm_client.patch(path, {"quantity": 42}, version=line["version"])
 
-    quotes = tap.streams["quotes"]
-    assert isinstance(quotes, QuotesStream)
-    assert quotes.pending_lines == {}
+    second = run_tap(tap_config, state=first.state)
+
+    edited = [r for r in second.records["quote_lines"] if r["id"] == line["id"]]
+    assert [r["quantity"] for r in edited] == [42]
+    assert line["quote_id"] in second.ids("quotes")  # a line's change bumps its quote
