@@ -2,20 +2,20 @@
 
 Routes each link entity to its reader/writer (entities.py for Person, Contact and Product,
 quotes.py for the quote chain), translates the client's errors into crmsync's error tree, and
-keeps crmsync's correlation keys on the records as foreign keys.
+keeps crmsync's correlation keys on the records (correlation.py: in a user-defined field inside
+the create when `correlation_field` is set, else as foreign keys right after it).
 
-Correlation keys are foreign keys (`POST ForeignApp/{app}/{device}/{id}/Key`, reverse lookup
-`GET ForeignApp/{app}/{device}/Key/{name}/{table}?keyValue=`) rather than user-defined fields:
-both the real API and the emulator support them on any table, they need no admin-created and
-published udef field (nor a Development Tools licence) in the customer's tenant, and a reverse
-lookup by value is a single documented call. The key is written right after the create; a new
-quote's Sale carries it as soon as it exists, so an interrupted chain is resumed, not duplicated.
+A create or update returns the record built from the write's own response; nothing is read
+back (see entities.py and quotes.py for the one exception each: a version only the archive or
+the Sale holds). A new quote's Sale carries the key as soon as it exists, so an interrupted
+chain is resumed on that Sale, not duplicated.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -24,13 +24,13 @@ from crmsync.destination import Ours, RecordRejectedError, StaleVersionError, Sy
 from superoffice_client import (
     ApiError,
     AuthenticationError,
-    NotFoundError,
     SuperOfficeClient,
     UnavailableError,
     VersionConflictError,
 )
 
-from target_superoffice.entities import RESOURCES, find_ids
+from target_superoffice.correlation import CorrelationKeys, ForeignKeys
+from target_superoffice.entities import RESOURCES, Blanks, find_ids
 from target_superoffice.payloads import UnknownCountryError
 from target_superoffice.quotes import QuoteChain
 
@@ -45,7 +45,6 @@ TABLES = {
     "quote": "quotealternative",
     "quote_line": "quoteline",
 }
-KEY_NAME = "crmsync"
 
 
 @contextlib.contextmanager
@@ -65,30 +64,6 @@ def translated_errors() -> Iterator[None]:
         raise RecordRejectedError(str(error)) from error
 
 
-class ForeignKeys:
-    """crmsync's correlation keys stored on SuperOffice records as foreign keys."""
-
-    def __init__(self, client: SuperOfficeClient, app: str, device: str, identifier: str) -> None:
-        self.client = client
-        self.app, self.device, self.identifier = app, device, identifier
-
-    def save(self, table: str, record_id: int, value: str) -> None:
-        body = {"Key": KEY_NAME, "Value": value, "RecordId": record_id, "TableName": table}
-        path = f"ForeignApp/{self.app}/{self.device}/{self.identifier}/Key"
-        self.client.request("POST", path, json=body)
-
-    def find(self, table: str, value: str) -> int | None:
-        path = f"ForeignApp/{self.app}/{self.device}/Key/{KEY_NAME}/{table}"
-        try:
-            found = self.client.request("GET", path, params={"keyValue": value})
-        except NotFoundError:
-            return None
-        body = found.json() if found.content else None
-        if not isinstance(body, Mapping) or not body.get("RecordId"):
-            return None
-        return int(body["RecordId"])
-
-
 class SuperOfficeDestination:
     """SuperOffice as crmsync's destination; thread-safe (the client and caches are)."""
 
@@ -101,12 +76,18 @@ class SuperOfficeDestination:
         foreign_app: str = "crmsync",
         foreign_device: str = "target-superoffice",
         device_identifier: str = "default",
+        correlation_field: str = "",
         concurrency: int = 4,
     ) -> None:
         self.client = client
-        self.quotes = QuoteChain(client)
-        self.keys = ForeignKeys(client, foreign_app, foreign_device, device_identifier)
+        self.blanks = Blanks(client)
+        self.quotes = QuoteChain(client, self.blanks)
+        foreign = ForeignKeys(client, foreign_app, foreign_device, device_identifier)
+        self.keys = CorrelationKeys(client, foreign, correlation_field)
         self.concurrency = max(1, concurrency)
+        self._resumed_sales: dict[str, int] = {}
+        """Correlation key -> the Sale an interrupted quote create left (find_by_correlation)."""
+        self._lock = threading.Lock()
 
     def _read(self, entity: str, record_id: str) -> Ours | None:
         if entity == "quote":
@@ -135,44 +116,52 @@ class SuperOfficeDestination:
         return list(self.fetch(entity, ids).values())
 
     def find_by_correlation(self, entity: str, correlation_key: str) -> Ours | None:
+        """The record an interrupted create made. A quote is never returned: its key is on its
+        Sale, whose chain may be half made; the Sale is kept so that `create` finishes that
+        chain (crmsync calls `create` with the same key next) instead of starting another."""
         with translated_errors():
+            if entity == "quote":
+                sale_id = self.keys.find("sale", correlation_key)
+                if sale_id:
+                    with self._lock:
+                        self._resumed_sales[correlation_key] = sale_id
+                return None
             record_id = self.keys.find(TABLES[entity], correlation_key)
             ours = self._read(entity, str(record_id)) if record_id else None
         return _with_key(ours, correlation_key) if ours else None
 
-    def _create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> str:
+    def _create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:
         if entity == "quote":
-            sale_id = self.keys.find("sale", correlation_key)
-            sale = self.client.get_json(f"Sale/{sale_id}") if sale_id else None
-            if sale is None:
-                sale = self.quotes.create_sale(values)
-                self.keys.save("sale", int(sale["SaleId"]), correlation_key)
-            return self.quotes.create_quote(sale, values)
+            with self._lock:
+                sale_id = self._resumed_sales.pop(correlation_key, None)
+            if sale_id is None:
+                sale = self.quotes.create_sale(values, self.keys.udefs("sale", correlation_key))
+                sale_id = int(sale["SaleId"])
+                self.keys.save("sale", sale_id, correlation_key)
+                return self.quotes.create_quote(sale_id, values, resumed=False)
+            return self.quotes.create_quote(sale_id, values, resumed=True)
         if entity == "quote_line":
-            return self.quotes.create_line(values)
-        return str(RESOURCES[entity].create(self.client, values).id)
+            created = self.quotes.create_line(values)
+        else:
+            resource = RESOURCES[entity]
+            udefs = self.keys.udefs(TABLES[entity], correlation_key)
+            created = resource.create(self.client, self.blanks.get(resource.path), values, udefs)
+        self.keys.save(TABLES[entity], int(created.id), correlation_key)
+        return created
 
     def create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:
+        """One POST (plus the key's own call where it cannot travel inside the POST)."""
         with translated_errors():
-            record_id = self._create(entity, values, correlation_key)
-            self.keys.save(TABLES[entity], int(record_id), correlation_key)
-            ours = self._read(entity, record_id)
-        if ours is None:
-            raise RecordRejectedError(f"{entity} {record_id} vanished right after its create")
-        return _with_key(ours, correlation_key)
+            created = self._create(entity, values, correlation_key)
+        return _with_key(created, correlation_key)
 
     def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:
         with translated_errors():
             if entity == "quote":
-                self.quotes.update_quote(ours, changes)
-            elif entity == "quote_line":
-                self.quotes.update_line(ours, changes)
-            else:
-                return RESOURCES[entity].update(self.client, ours, changes)
-            fresh = self._read(entity, ours.id)
-        if fresh is None:
-            raise RecordRejectedError(f"{entity} {ours.id} vanished during its update")
-        return fresh
+                return self.quotes.update_quote(ours, changes)
+            if entity == "quote_line":
+                return self.quotes.update_line(ours, changes)
+            return RESOURCES[entity].update(self.client, ours, changes)
 
     def delete(self, entity: str, ours: Ours) -> None:
         with translated_errors():

@@ -3,11 +3,18 @@
 Each `Resource` knows its URL name, how an entity becomes a row (superoffice_client.rows, the
 same functions the tap uses) and how changed row columns become a payload (payloads.py).
 Person and Contact are written with PATCH (a merge patch of only the changed fields, guarded by
-`If-Unmodified-Since`); Product has no PATCH, so it is read fresh and PUT whole.
+`If-Unmodified-Since`); Product has no PATCH, so it is PUT whole, guarded the same way.
+
+Requests are kept to what the API needs: the blank `{Entity}/default` carrier is read once per
+run (`Blanks`), and a write's response is the record as stored (POST/PATCH/PUT answer with the
+whole entity), so nothing is read back, except a product's `updatedDate`, which only the
+Product archive holds (one archive query per product write).
 """
 
 from __future__ import annotations
 
+import copy
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import format_datetime
@@ -21,7 +28,7 @@ from superoffice_client.query import ArchiveQuery, contains, equals, one_of
 
 from target_superoffice import payloads
 
-__all__ = ["RESOURCES", "Resource", "as_ours", "unmodified_since"]
+__all__ = ["RESOURCES", "Blanks", "Resource", "as_ours", "unmodified_since"]
 
 Row = dict[str, Any]
 
@@ -66,6 +73,26 @@ def unmodified_since(version: str) -> dict[str, str]:
     return {"If-Unmodified-Since": format_datetime(moment, usegmt=True)} if moment else {}
 
 
+class Blanks:
+    """`GET {Entity}/default` once per entity and run (thread-safe): the blank carrier does not
+    change within a run. Each caller gets its own deep copy; the cached one is never handed out.
+    """
+
+    def __init__(self, client: SuperOfficeClient) -> None:
+        self.client = client
+        self._carriers: dict[str, Row] = {}
+        self._lock = threading.Lock()
+
+    def get(self, path: str) -> Row:
+        with self._lock:
+            cached = self._carriers.get(path)
+        if cached is None:
+            cached = dict(self.client.get_json(f"{path}/default"))
+            with self._lock:
+                cached = self._carriers.setdefault(path, cached)
+        return copy.deepcopy(cached)
+
+
 @dataclass(frozen=True)
 class Resource:
     """One REST entity of SuperOffice as the destination writes it."""
@@ -89,9 +116,14 @@ class Resource:
             return None
         return as_ours(self.to_row(entity), self.spec, {"entity": entity})
 
-    def create(self, client: SuperOfficeClient, values: Mapping[str, Any]) -> Ours:
-        blank = client.get_json(f"{self.path}/default")
+    def create(
+        self, client: SuperOfficeClient, blank: Row, values: Mapping[str, Any], udefs: Row
+    ) -> Ours:
+        """POST the blank carrier with `values` and `udefs` (CustomFields); the response is the
+        stored record, so it is not read again."""
         body = self.to_payload(blank, values)
+        if udefs:
+            body["CustomFields"] = {**(body.get("CustomFields") or {}), **udefs}
         entity = client.request("POST", self.path, json=body).json()
         return as_ours(self.to_row(entity), self.spec, {"entity": entity})
 
@@ -161,12 +193,18 @@ class ProductResource(Resource):
             return None
         return self._ours(client, entity)
 
-    def create(self, client: SuperOfficeClient, values: Mapping[str, Any]) -> Ours:
-        body = payloads.product_payload(client.get_json("Product/default"), values)
+    def create(
+        self, client: SuperOfficeClient, blank: Row, values: Mapping[str, Any], udefs: Row
+    ) -> Ours:
+        """POST, then the archive's `updatedDate` (the carrier has none); products have no udefs."""
+        body = payloads.product_payload(blank, values)
         return self._ours(client, client.request("POST", "Product", json=body).json())
 
     def update(self, client: SuperOfficeClient, ours: Ours, changes: Mapping[str, Any]) -> Ours:
-        current = client.get_json(f"Product/{int(ours.id)}")  # fresh: a PUT replaces everything
+        """PUT the carrier read with `ours` plus the changes. Reading it again is not needed to
+        keep other writers' edits: `If-Unmodified-Since` refuses the PUT (412) when the product
+        changed since `ours.version`, and crmsync then re-reads and merges again."""
+        current = ours.extra.get("entity") or client.get_json(f"Product/{int(ours.id)}")
         body = payloads.product_payload(current, changes)
         if body == current:
             return ours

@@ -6,6 +6,11 @@ There is no REST resource for alternatives (superoffice-api.md §5.4): reads wal
 (POST Sale → CreateAndSaveQuote → SaveQuoteVersion → SaveQuoteAlternative), updates write each
 part that changed (PATCH Sale, SaveQuoteVersion, SaveQuoteAlternative, SaveQuoteLine). A quote's
 version is its Sale's UpdatedDate, exactly as the tap emits it.
+
+A write is not read back: each agent call answers with the part it saved, so the record is
+built from those answers. Only the Sale's `UpdatedDate` (every save in the chain moves it) is
+read once after the last write, unless that write was the Sale's own PATCH. Ids that never
+change (quote -> sale, alternative -> sale, ERP key <-> product) are cached for the run.
 """
 
 from __future__ import annotations
@@ -14,15 +19,18 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from crmsync.destination import Ours
+from crmsync.destination import Ours, RecordRejectedError
 from superoffice_client import NotFoundError, SuperOfficeClient, rows
 from superoffice_client.patch import merge_patch
 from superoffice_client.query import ArchiveQuery, equals
 
 from target_superoffice import payloads
-from target_superoffice.entities import as_ours, unmodified_since
+from target_superoffice.entities import Blanks, as_ours, unmodified_since
 
 __all__ = ["QuoteChain"]
+
+QUOTES = rows.STREAMS["quote_alternatives"]
+LINES = rows.STREAMS["quote_lines"]
 
 Entity = dict[str, Any]
 
@@ -30,9 +38,11 @@ Entity = dict[str, Any]
 class QuoteChain:
     """Reads and writes alternatives and lines; caches ids that never change (thread-safe)."""
 
-    def __init__(self, client: SuperOfficeClient) -> None:
+    def __init__(self, client: SuperOfficeClient, blanks: Blanks | None = None) -> None:
         self.client = client
+        self.blanks = blanks or Blanks(client)
         self._sale_of_quote: dict[int, int] = {}
+        self._sale_of_alternative: dict[int, int] = {}
         self._erp_keys: dict[int, str | None] = {}
         self._product_ids: dict[str, int | None] = {}
         self._lock = threading.Lock()
@@ -74,16 +84,28 @@ class QuoteChain:
         except NotFoundError:
             return None
         quote = {"QuoteId": quote_id, "SaleId": sale["SaleId"]}
+        self._remember(alternative_id, int(sale["SaleId"]))
         return alternative, version, quote, sale
+
+    def _remember(self, alternative_id: int, sale_id: int) -> None:
+        with self._lock:
+            self._sale_of_alternative[alternative_id] = sale_id
+
+    def _sale_id_of(self, alternative_id: int) -> int | None:
+        """The sale of an alternative (cached; otherwise by walking the chain), None if gone."""
+        with self._lock:
+            known = self._sale_of_alternative.get(alternative_id)
+        if known is not None:
+            return known
+        parts = self._parts(alternative_id)
+        return int(parts[3]["SaleId"]) if parts else None
 
     def read_quote(self, alternative_id: str) -> Ours | None:
         parts = self._parts(int(alternative_id))
         if parts is None:
             return None
         alternative, version, quote, sale = parts
-        row = rows.quote_alternative_row(alternative, version, quote, sale)
-        extra = {"alternative": alternative, "version": version, "sale": sale}
-        return as_ours(row, rows.STREAMS["quote_alternatives"], extra)
+        return _quote_ours(alternative, version, quote, sale)
 
     def product_id(self, erp_key: str | None) -> int | None:
         if not erp_key:
@@ -113,10 +135,12 @@ class QuoteChain:
         if parts is None:
             return None
         sale = parts[3]
-        row = rows.quote_line_row(
-            line, self.product_id(line.get("ERPProductKey")), sale.get("UpdatedDate")
-        )
-        return as_ours(row, rows.STREAMS["quote_lines"], {"line": dict(line)})
+        return self._line(line, self.product_id(line.get("ERPProductKey")), sale)
+
+    @staticmethod
+    def _line(line: Mapping[str, Any], product_id: int | None, sale: Mapping[str, Any]) -> Ours:
+        row = rows.quote_line_row(line, product_id, sale.get("UpdatedDate"))
+        return as_ours(row, LINES, {"line": dict(line), "saleId": int(sale["SaleId"])})
 
     def read_line(self, line_id: str) -> Ours | None:
         try:
@@ -129,63 +153,86 @@ class QuoteChain:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def create_sale(self, values: Mapping[str, Any]) -> Entity:
-        """POST Sale: the head of a new quote chain."""
+    def create_sale(self, values: Mapping[str, Any], udefs: Mapping[str, Any]) -> Entity:
+        """POST Sale: the head of a new quote chain, carrying `udefs` (the correlation key)."""
         changes = dict(values)
         changes.setdefault("heading", values.get("name") or "Quote")
-        body = payloads.sale_payload(self.client.get_json("Sale/default"), changes)
+        body = payloads.sale_payload(self.blanks.get("Sale"), changes)
+        if udefs:
+            body["CustomFields"] = {**(body.get("CustomFields") or {}), **udefs}
         sale: Entity = self.client.request("POST", "Sale", json=body).json()
         return sale
 
-    def create_quote(self, sale: Mapping[str, Any], values: Mapping[str, Any]) -> str:
-        """CreateAndSaveQuote on `sale`, then version and alternative values; the alternative id."""
-        quote = self._agent(
-            "CreateAndSaveQuote",
-            {
-                "SaleId": sale["SaleId"],
-                "ConnectionId": 1,
-                "FirstAlternativeName": values.get("name") or "",
-            },
-        )
-        version = dict(quote["QuoteVersions"][0])
-        alternative = dict(version["QuoteAlternatives"][0])
-        if values.get("expirationDate"):
-            self._agent(
-                "SaveQuoteVersion",
-                payloads.quote_version_payload(_without_children(version), values),
-            )
-        saved = self._agent(
-            "SaveQuoteAlternative", payloads.quote_alternative_payload(alternative, values)
-        )
-        return str(saved["QuoteAlternativeId"])
+    def _quote_of_sale(self, sale_id: int) -> Entity | None:
+        """The quote a resumed create already made on its sale, or None."""
+        try:
+            found: Entity | None = self._agent("GetQuoteEntityFromSaleId", {"SaleId": sale_id})
+        except NotFoundError:
+            return None
+        return found if found and found.get("QuoteVersions") else None
 
-    def update_quote(self, ours: Ours, changes: Mapping[str, Any]) -> None:
+    def create_quote(self, sale_id: int, values: Mapping[str, Any], resumed: bool) -> Ours:
+        """The quote, version and alternative on `sale_id`; a resumed create first takes the
+        quote an interrupted run made there, and saves its values again (saves are idempotent)."""
+        quote = self._quote_of_sale(sale_id) if resumed else None
+        if quote is None:
+            quote = self._agent(
+                "CreateAndSaveQuote",
+                {
+                    "SaleId": sale_id,
+                    "ConnectionId": 1,
+                    "FirstAlternativeName": values.get("name") or "",
+                },
+            )
+        version = _without_children(quote["QuoteVersions"][0])
+        alternative = dict(quote["QuoteVersions"][0]["QuoteAlternatives"][0])
+        wanted = payloads.quote_version_payload(version, values)
+        if wanted != version:
+            version = self._agent("SaveQuoteVersion", wanted)
+        wanted = payloads.quote_alternative_payload(alternative, values)
+        if wanted != alternative:
+            alternative = self._agent("SaveQuoteAlternative", wanted)
+        with self._lock:
+            self._sale_of_quote[int(quote["QuoteId"])] = sale_id
+        self._remember(int(alternative["QuoteAlternativeId"]), sale_id)
+        sale = self.client.get_json(f"Sale/{sale_id}")  # the chain's saves moved its version
+        return _quote_ours(alternative, version, {"QuoteId": quote["QuoteId"]}, sale)
+
+    def update_quote(self, ours: Ours, changes: Mapping[str, Any]) -> Ours:
         """Write each part of the chain whose columns changed, the Sale (the version) first."""
-        sale = ours.extra.get("sale") or {}
+        sale: Entity = dict(ours.extra.get("sale") or {})
+        version: Entity = _without_children(ours.extra["version"])
+        alternative: Entity = dict(ours.extra["alternative"])
+        sale_is_current = False
         if changes.keys() & payloads.SALE_COLUMNS:
             patch = merge_patch(sale, payloads.sale_payload(sale, changes))
             if patch:
-                self.client.request(
+                sale = self.client.request(
                     "PATCH",
                     f"Sale/{int(sale['SaleId'])}",
                     json=patch,
                     headers=unmodified_since(ours.version),
-                )
+                ).json()
+                sale_is_current = True
         if changes.keys() & payloads.VERSION_COLUMNS:
-            version = _without_children(ours.extra["version"])
-            self._agent("SaveQuoteVersion", payloads.quote_version_payload(version, changes))
+            payload = payloads.quote_version_payload(version, changes)
+            version = self._agent("SaveQuoteVersion", payload)
+            sale_is_current = False
         if changes.keys() & payloads.ALTERNATIVE_COLUMNS:
-            alternative = ours.extra["alternative"]
-            self._agent(
-                "SaveQuoteAlternative", payloads.quote_alternative_payload(alternative, changes)
-            )
+            payload = payloads.quote_alternative_payload(alternative, changes)
+            alternative = self._agent("SaveQuoteAlternative", payload)
+            sale_is_current = False
+        if not sale_is_current:
+            sale = self.client.get_json(f"Sale/{int(sale['SaleId'])}")
+        quote = {"QuoteId": version.get("QuoteId") or ours.values.get("quoteId")}
+        return _quote_ours(alternative, version, quote, sale)
 
     def lose_sale(self, ours: Ours) -> None:
         """A quote's soft delete: its sale is marked Lost (alternatives have no delete flag)."""
         sale_id = int(ours.extra["sale"]["SaleId"])
         self.client.request("PATCH", f"Sale/{sale_id}", json={"Status": "Lost"})
 
-    def create_line(self, values: Mapping[str, Any]) -> str:
+    def create_line(self, values: Mapping[str, Any]) -> Ours:
         """CreateQuoteLine from the product's ERP key, then SaveQuoteLine with the row's values."""
         alternative_id = int(values["quoteAlternativeId"])
         erp_key = self.erp_key(values.get("productId")) or ""
@@ -195,14 +242,42 @@ class QuoteChain:
         line = dict(line)
         line["QuoteAlternativeId"] = alternative_id
         saved = self._agent("SaveQuoteLine", payloads.line_payload(line, values, erp_key or None))
-        return str(saved["QuoteLineId"])
+        product_id = int(values["productId"]) if erp_key else None
+        return self._saved_line(saved, alternative_id, product_id)
 
-    def update_line(self, ours: Ours, changes: Mapping[str, Any]) -> None:
+    def update_line(self, ours: Ours, changes: Mapping[str, Any]) -> Ours:
         erp_key = self.erp_key(changes["productId"]) if "productId" in changes else None
-        self._agent("SaveQuoteLine", payloads.line_payload(ours.extra["line"], changes, erp_key))
+        payload = payloads.line_payload(ours.extra["line"], changes, erp_key)
+        saved = self._agent("SaveQuoteLine", payload)
+        if "productId" in changes:
+            product_id = int(changes["productId"]) if erp_key else None
+        else:
+            product_id = ours.values.get("productId")
+        return self._saved_line(saved, int(saved["QuoteAlternativeId"]), product_id)
+
+    def _saved_line(self, line: Entity, alternative_id: int, product_id: Any) -> Ours:
+        """A saved line as ours; its version is its sale's UpdatedDate, which the save moved."""
+        line = {**line, "QuoteAlternativeId": line.get("QuoteAlternativeId") or alternative_id}
+        sale_id = self._sale_id_of(alternative_id)
+        if sale_id is None:
+            raise RecordRejectedError(f"quote alternative {alternative_id} is gone")
+        sale = self.client.get_json(f"Sale/{sale_id}")
+        return self._line(line, int(product_id) if product_id else None, sale)
 
     def delete_line(self, ours: Ours) -> None:
         self._agent("DeleteQuoteLine", {"QuoteLineId": int(ours.id)})
+
+
+def _quote_ours(
+    alternative: Mapping[str, Any],
+    version: Mapping[str, Any],
+    quote: Mapping[str, Any],
+    sale: Mapping[str, Any],
+) -> Ours:
+    quote = {"QuoteId": quote["QuoteId"], "SaleId": sale["SaleId"]}
+    row = rows.quote_alternative_row(alternative, version, quote, sale)
+    extra = {"alternative": dict(alternative), "version": dict(version), "sale": dict(sale)}
+    return as_ours(row, QUOTES, extra)
 
 
 def _without_children(version: Mapping[str, Any]) -> Entity:

@@ -31,6 +31,15 @@ TARGET_SETTINGS: dict[str, t.Any] = {
         "default": "target-superoffice",
         "description": "ForeignDevice name of those keys (one per deployment if several write)",
     },
+    "correlation_field": {
+        "type": ["string"],
+        "default": "",
+        "description": (
+            "CustomFields key (e.g. SuperOffice:3, or its ProgId) of a short-text user-defined "
+            "field on Person, Contact and Sale that carries crmsync's correlation key inside "
+            "each create; empty: foreign keys, written right after the create"
+        ),
+    },
 }
 
 
@@ -51,6 +60,7 @@ class TargetSuperOffice(SyncTarget):
             connect(config),
             foreign_app=str(config.get("foreign_app") or "crmsync"),
             foreign_device=str(config.get("foreign_device") or "target-superoffice"),
+            correlation_field=str(config.get("correlation_field") or ""),
             concurrency=int(config.get("max_concurrency") or 4),
         )
 

@@ -178,23 +178,35 @@ def test_a_changed_heading_patches_the_sale_guarded_by_its_version(
     assert leg.destination.fetch("quote", [quote_id])[quote_id].values["heading"] == "Renamed"
 
 
-def test_an_interrupted_quote_create_reuses_its_sale(
-    leg: Leg, empty_tenant: RunningSandbox
+@pytest.mark.parametrize("carrier", ["foreign key", "udef"])
+@pytest.mark.parametrize("died_after", ["POST Sale", "CreateAndSaveQuote"])
+def test_an_interrupted_quote_create_is_finished_on_its_sale(
+    leg: Leg, empty_tenant: RunningSandbox, carrier: str, died_after: str
 ) -> None:
     _first_run(leg)
     destination = leg.destination
+    destination.keys.field = "SuperOffice:1" if carrier == "udef" else ""
     values = {**QUOTE, "contactId": int(leg.link("company", "cus_1")), "personId": None}
-    sale = destination.quotes.create_sale(values)  # the run died right after this call ...
-    destination.keys.save("sale", int(sale["SaleId"]), "intent-42")
+    sale = destination.quotes.create_sale(values, destination.keys.udefs("sale", "intent-42"))
+    destination.keys.save("sale", int(sale["SaleId"]), "intent-42")  # the run died here ...
+    if died_after == "CreateAndSaveQuote":  # ... or one call later
+        destination.client.agent("Quote/CreateAndSaveQuote", {"SaleId": sale["SaleId"]})
     empty_tenant.clear_requests()
 
-    created = destination.create("quote", values, "intent-42")  # ... and is run again
+    # ... and is run again: crmsync asks for the record by its key, then creates with that key
+    assert destination.find_by_correlation("quote", "intent-42") is None
+    created = destination.create("quote", values, "intent-42")
 
     assert created.values["saleId"] == sale["SaleId"]
-    assert "POST /{endpoint}/api/v1/Sale" not in empty_tenant.requests()["by_route"]
-    found = destination.find_by_correlation("quote", "intent-42")
-    assert found is not None
-    assert (found.id, found.correlation_key) == (created.id, "intent-42")
+    routes = empty_tenant.requests()["by_route"]
+    assert "POST /{endpoint}/api/v1/Sale" not in routes
+    made = "CreateAndSaveQuote" if died_after == "POST Sale" else "GetQuoteEntityFromSaleId"
+    assert routes[f"POST /{{endpoint}}/api/v1/Agents/Quote/{made}"] == 1
+    quotes_of_sale = [q for q in empty_tenant.records("quotes") if q["SaleId"] == sale["SaleId"]]
+    assert len(quotes_of_sale) == 1
+    fresh = destination.fetch("quote", [created.id])[created.id]
+    assert fresh.values == created.values
+    assert (fresh.values["name"], fresh.values["description"]) == ("Widgets", "first offer")
 
 
 def test_a_record_superoffice_refuses_is_quarantined_with_its_message(leg: Leg) -> None:
