@@ -1,10 +1,11 @@
 """`CustomcrmDestination`: crmsync's Destination protocol over the Customcrm REST contract.
 
 It decides nothing about *whether* to write (crmsync does); it only turns crmsync's calls into
-the right requests: batched reads by `ids=`, match-key filters, the correlation key in
-`Idempotency-Key` and `external_ids.crmsync`, PATCH of changes only under `If-Match`, soft
-DELETE, and quote lines under their quote. Thread-safe: the client is, and the two small
-indexes below are guarded by a lock.
+the right requests: batched reads by `ids=`, match-key filters (primed for a whole batch with one
+request per 100 keys), the correlation key in `Idempotency-Key` and `external_ids.crmsync`,
+PATCH of changes only under `If-Match`, soft DELETE, and quote lines under their quote (read
+through the `/quote-lines` feed). No read before or after a write: the write's response is the
+record. Thread-safe: the client is, and the small indexes below are guarded by a lock.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from crmsync.destination import Ours, RecordRejectedError
 from crmsync.normalise import normalise_key
-from customcrm_client import MAX_IDS_PER_READ, CustomcrmClient, CustomcrmRejectedError
+from customcrm_client import MAX_PAGE_SIZE, CustomcrmClient, CustomcrmRejectedError
 
 from target_customcrm.errors import as_crmsync_errors
 from target_customcrm.payloads import ours_from, payload, resource_of
@@ -25,8 +26,18 @@ __all__ = ["CORRELATION_SYSTEM", "CustomcrmDestination"]
 CORRELATION_SYSTEM = "crmsync"
 """The `external_ids` key (and `external_id=` filter prefix) of crmsync's correlation key."""
 
-MATCH_FILTERS = {("company", "org_number"), ("person", "email"), ("product", "sku")}
-"""Match keys the API filters on itself (compared normalised on the server)."""
+MATCH_FILTERS = {
+    ("company", "org_number"): "digits",
+    ("person", "email"): "email",
+    ("product", "sku"): "code",
+}
+"""Match keys the API filters on itself (compared normalised on the server), with the
+crmsync normaliser that spells the values crmsync asks `match` for."""
+
+LINES = "quote-lines"
+"""The cross-quote line feed: lines by id, by external id, deleted ones included."""
+
+Primed = dict[tuple[str, str, str], list[dict[str, Any]]]
 
 
 class CustomcrmDestination:
@@ -37,25 +48,28 @@ class CustomcrmDestination:
     def __init__(self, client: CustomcrmClient) -> None:
         self.client = client
         self._lock = threading.Lock()
-        self._line_quotes: dict[str, str] = {}
-        self._lines_indexed = False
-        self._scan_lock = threading.Lock()
         self._names: dict[str, list[str]] | None = None
+        self._primed: Primed = {}
 
     # Reads -----------------------------------------------------------------------------------
 
     @as_crmsync_errors
     def fetch(self, entity: str, ids: Sequence[str]) -> dict[str, Ours]:
         """Current records by id, up to 100 per request; unknown ids are absent."""
-        if entity == "quote_line":
-            return self._fetch_lines(ids)
         records = self.client.read_many(self._stream(entity), ids)
         return {str(record["id"]): ours_from(entity, record) for record in records}
 
     @as_crmsync_errors
     def match(self, entity: str, key: str, value: str) -> list[Ours]:
-        """Live (not deleted) candidates whose `key` equals `value`, normalised."""
+        """Live (not deleted) candidates whose `key` equals `value`, normalised.
+
+        A value primed for this batch is answered from the primed read, once.
+        """
         if (entity, key) in MATCH_FILTERS:
+            with self._lock:
+                primed = self._primed.pop((entity, key, value), None)
+            if primed is not None:
+                return [ours_from(entity, record) for record in primed]
             params = {key: value, "include_deleted": "false"}
             records = self.client.list_all(self._stream(entity), params)
             return [ours_from(entity, record) for record in records]
@@ -66,12 +80,34 @@ class CustomcrmDestination:
     @as_crmsync_errors
     def find_by_correlation(self, entity: str, correlation_key: str) -> Ours | None:
         """The record an interrupted create left behind, found by `external_ids.crmsync`."""
-        if entity == "quote_line":
-            return self._find_line_by_correlation(correlation_key)
         params = {"external_id": f"{CORRELATION_SYSTEM}:{correlation_key}"}
         params["include_deleted"] = "true"
         records = self.client.list_all(self._stream(entity), params)
         return ours_from(entity, records[0]) if records else None
+
+    @as_crmsync_errors
+    def prime(self, entity: str, key: str, values: Sequence[str]) -> None:
+        """Read the candidates of a whole batch's match keys at once (one request per 100
+        values), so each `match` of this batch costs no request.
+
+        Primed answers are dropped at the next batch of the entity and when a write of this
+        run gives a record one of those keys, so `match` never answers from a stale read.
+        """
+        normaliser = MATCH_FILTERS.get((entity, key))
+        if normaliser is None or not values:
+            return
+        try:
+            records = self.client.read_matching(self._stream(entity), key, values)
+        except CustomcrmRejectedError:
+            return  # e.g. a key too long to filter on: each record's own `match` says why
+        primed: Primed = {(entity, key, value): [] for value in values}
+        for record in records:
+            found = (entity, key, normalise_key(normaliser, record.get(key)) or "")
+            if found in primed:
+                primed[found].append(record)
+        with self._lock:
+            kept = {k: v for k, v in self._primed.items() if k[0] != entity}
+            self._primed = {**kept, **primed}
 
     # Writes ----------------------------------------------------------------------------------
 
@@ -117,7 +153,8 @@ class CustomcrmDestination:
     # Helpers ---------------------------------------------------------------------------------
 
     def _stream(self, entity: str) -> str:
-        return resource_of(entity).stream
+        """The collection to list an entity from (quote lines: the cross-quote feed)."""
+        return LINES if entity == "quote_line" else resource_of(entity).stream
 
     def _lines_path(self, quote_id: str) -> str:
         return f"{self.client.settings.path('quotes')}/{quote_id}/lines"
@@ -129,9 +166,13 @@ class CustomcrmDestination:
         return f"{self.client.settings.path(self._stream(entity))}/{ours.id}"
 
     def _remember(self, entity: str, record: Mapping[str, Any]) -> None:
+        """Keep this run's indexes true after a write: the name index learns the company,
+        and a primed match answer for any key the record now has is dropped."""
         with self._lock:
-            if entity == "quote_line" and record.get("quote_id"):
-                self._line_quotes[str(record["id"])] = str(record["quote_id"])
+            for (filtered, key), normaliser in MATCH_FILTERS.items():
+                if filtered == entity:
+                    value = normalise_key(normaliser, record.get(key))
+                    self._primed.pop((entity, key, value or ""), None)
             if entity == "company" and self._names is not None:
                 name = normalise_key("name", record.get("name"))
                 if name:
@@ -151,81 +192,13 @@ class CustomcrmDestination:
 
     def _scan_names(self) -> dict[str, list[str]]:
         names: dict[str, list[str]] = {}
-        params = {"include_deleted": "false", "limit": str(MAX_IDS_PER_READ)}
+        params = {"include_deleted": "false", "limit": str(MAX_PAGE_SIZE)}
         for page in self.client.list_pages("customers", params):
             for record in page:
                 name = normalise_key("name", record.get("name"))
                 if name:
                     names.setdefault(name, []).append(str(record["id"]))
         return names
-
-    def _fetch_lines(self, ids: Sequence[str]) -> dict[str, Ours]:
-        """Lines by id, read through their quotes (`ids=` on quotes returns each quote's lines).
-
-        The contract has no line lookup by id alone; a line's quote is known from earlier
-        reads and writes of this run, else from one scan of the quotes.
-        """
-        with self._lock:
-            unknown = [line_id for line_id in ids if line_id not in self._line_quotes]
-        if unknown:
-            with self._scan_lock:  # other threads wait for the one scan instead of missing lines
-                if not self._lines_indexed:
-                    self._index_lines()
-                    self._lines_indexed = True
-        with self._lock:
-            quote_ids = {self._line_quotes[i] for i in ids if i in self._line_quotes}
-        wanted = set(ids)
-        found: dict[str, Ours] = {}
-        for quote in self.client.read_many("quotes", sorted(quote_ids)):
-            for line in _lines_of(quote):
-                if str(line["id"]) in wanted:
-                    found[str(line["id"])] = ours_from("quote_line", line)
-        for line_id in sorted(wanted - set(found)):
-            deleted = self._read_deleted_line(line_id)
-            if deleted is not None:
-                found[line_id] = deleted
-        return found
-
-    def _read_deleted_line(self, line_id: str) -> Ours | None:
-        """A known line missing from its quote's (live-only) `lines`: read it by id, so crmsync
-        sees it deleted rather than gone (one request, only for such lines)."""
-        with self._lock:
-            quote_id = self._line_quotes.get(line_id)
-        if quote_id is None:
-            return None
-        try:
-            response = self.client.request("GET", f"{self._lines_path(quote_id)}/{line_id}")
-        except CustomcrmRejectedError as error:
-            if error.status == 404:
-                return None
-            raise
-        return ours_from("quote_line", {"quote_id": quote_id, **response.json()})
-
-    def _find_line_by_correlation(self, correlation_key: str) -> Ours | None:
-        """Scan the quotes for a line carrying the key (only after a crash, so rare)."""
-        params = {"include_deleted": "true", "limit": str(MAX_IDS_PER_READ)}
-        for page in self.client.list_pages("quotes", params):
-            for quote in page:
-                for line in _lines_of(quote):
-                    if (line.get("external_ids") or {}).get(CORRELATION_SYSTEM) == correlation_key:
-                        self._remember("quote_line", line)
-                        return ours_from("quote_line", line)
-        return None
-
-    def _index_lines(self) -> None:
-        """Learn every line's quote in one paged scan of the quotes (once per run)."""
-        index: dict[str, str] = {}
-        params = {"include_deleted": "true", "limit": str(MAX_IDS_PER_READ)}
-        for page in self.client.list_pages("quotes", params):
-            for quote in page:
-                index.update({str(line["id"]): str(quote["id"]) for line in _lines_of(quote)})
-        with self._lock:
-            self._line_quotes.update(index)
-
-
-def _lines_of(quote: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A quote's lines, each carrying its `quote_id`."""
-    return [{**line, "quote_id": quote["id"]} for line in quote.get("lines") or []]
 
 
 def _quote_of(line: Ours) -> str:

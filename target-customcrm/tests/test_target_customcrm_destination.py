@@ -60,6 +60,40 @@ def test_match_uses_the_apis_own_filters(
     ]
 
 
+def test_primed_match_keys_cost_one_request_for_the_batch(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    contacts = [row for row in crm.records("contacts") if row["email"]]
+    known = [row["email"].casefold() for row in contacts]
+    unknown = [f"new{n}@example.no" for n in range(120)]
+
+    destination.prime("person", "email", [*known, *unknown])
+    answers = {value: destination.match("person", "email", value) for value in known + unknown}
+
+    assert crm.requests()["by_route"] == {"GET /api/v1/contacts": 2}  # 100 keys per request
+    assert [[o.id for o in answers[row["email"].casefold()]] for row in contacts] == [
+        [row["id"]] for row in contacts
+    ]
+    assert all(answers[value] == [] for value in unknown)
+
+
+def test_a_write_of_this_run_drops_the_primed_answer_for_its_key(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    destination.prime("person", "email", ["kari@example.no", "ola@example.no"])
+    created = destination.create(
+        "person", {"first_name": "Kari", "email": "Kari@Example.no"}, "ck-kari"
+    )
+    crm.clear_requests()
+
+    again = destination.match("person", "email", "kari@example.no")
+    other = destination.match("person", "email", "ola@example.no")
+
+    assert [o.id for o in again] == [created.id]  # read anew, not the primed "none"
+    assert other == []
+    assert crm.requests()["by_route"] == {"GET /api/v1/contacts": 1}
+
+
 def test_match_finds_companies_by_normalised_name_with_one_scan(
     crm: RunningSandbox, destination: CustomcrmDestination
 ) -> None:
@@ -158,6 +192,26 @@ def test_quote_lines_are_created_read_updated_and_deleted_under_their_quote(
     assert updated.values["quantity"] == 4
     assert fresh.fetch("quote_line", [line.id])[line.id].deleted is True
     assert fresh.fetch("quote_line", ["qln_999999"]) == {}
+
+
+def test_quote_lines_of_many_quotes_are_fetched_in_one_request(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    lines = crm.records("quote_lines")
+    gone = lines[0]
+    destination.client.delete(
+        f"/api/v1/quotes/{gone['quote_id']}/lines/{gone['id']}", version=gone["version"]
+    )
+    crm.clear_requests()
+
+    found = destination.fetch("quote_line", [line["id"] for line in lines])
+
+    assert {i: o.extra["quote_id"] for i, o in found.items()} == {
+        line["id"]: line["quote_id"] for line in lines
+    }
+    assert [i for i, o in found.items() if o.deleted] == [gone["id"]]
+    assert len({line["quote_id"] for line in lines}) > 1
+    assert crm.requests()["by_route"] == {"GET /api/v1/quote-lines": 1}
 
 
 def test_a_quote_line_cannot_move_to_another_quote(

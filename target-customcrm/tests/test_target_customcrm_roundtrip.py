@@ -8,6 +8,7 @@ from typing import Any
 import requests
 from sandbox.testing import RunningSandbox
 
+STREAMS = ("customers", "contacts", "products", "quotes", "quote_lines")
 MONEY = ("unit_price", "unit_cost", "vat_rate", "discount_percent", "quantity")
 
 
@@ -130,3 +131,17 @@ def test_target_cli_exits_non_zero_on_a_refused_token_and_never_prints_it(leg: A
     assert "Customcrm refused the credentials: 401" in result.stderr
     assert "wrong-secret-5d1e" not in result.stderr + result.stdout
     assert result.stdout.strip() == ""
+
+
+def test_a_first_load_costs_about_one_request_per_record(leg: Any) -> None:
+    leg.run_in_process()
+
+    counts = leg.destination.requests()
+    written = counts["writes"]
+    reads = counts["total"] - written
+    assert written == sum(len(live(leg.source, s)) for s in STREAMS)
+    assert [route for route in counts["by_route"] if route.startswith("POST")] == [
+        route for route in counts["by_route"] if route.startswith(("POST", "PATCH", "DELETE"))
+    ]
+    # one primed match read per match-keyed stream, plus the once-per-run company name scan
+    assert reads <= 4, counts["by_route"]
