@@ -81,16 +81,17 @@ class Blanks:
     def __init__(self, client: SuperOfficeClient) -> None:
         self.client = client
         self._carriers: dict[str, Row] = {}
+        self._loading: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def get(self, path: str) -> Row:
+        """A copy of the blank `path` carrier; the first caller loads it, the others wait."""
         with self._lock:
-            cached = self._carriers.get(path)
-        if cached is None:
-            cached = dict(self.client.get_json(f"{path}/default"))
-            with self._lock:
-                cached = self._carriers.setdefault(path, cached)
-        return copy.deepcopy(cached)
+            loading = self._loading.setdefault(path, threading.Lock())
+        with loading:
+            if path not in self._carriers:
+                self._carriers[path] = dict(self.client.get_json(f"{path}/default"))
+            return copy.deepcopy(self._carriers[path])
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Fixtures: SuperOffice emulators in-process on loopback ports, and plugin configs for them."""
+"""Fixtures: SuperOffice emulators in-process on loopback ports, plugin configs for them, and a
+customcrm -> superoffice `Leg` (crmsync and the destination, without the Singer CLI)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sandbox.testing import RunningSandbox, running_sandbox
+from superoffice_client import connect
+from target_superoffice.destination import SuperOfficeDestination
+from target_superoffice.specs import ENTITY_SPECS
+
+from crmsync import Crosswalk, Incoming, Synchronizer, SyncSettings
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +61,44 @@ def plugin_config(private_key_pem: str, tmp_path: Path) -> Callable[..., dict[st
         }
 
     return build
+
+
+class Leg:
+    """One customcrm → superoffice leg on a crosswalk in a temp dir."""
+
+    def __init__(self, config: dict[str, Any], crosswalk_url: str) -> None:
+        self.destination = SuperOfficeDestination(connect(config))
+        self.crosswalk = Crosswalk.connect(crosswalk_url)
+        self.settings = SyncSettings(crosswalk_url=crosswalk_url, source_system="customcrm")
+
+    def run(self, batches: list[tuple[str, list[Incoming]]]) -> dict[str, list[str]]:
+        sync = Synchronizer(
+            self.crosswalk,
+            self.destination,
+            settings=self.settings,
+            specs=list(ENTITY_SPECS.values()),
+            leg="customcrm->superoffice",
+        )
+        results: dict[str, list[str]] = {}
+        for entity, records in batches:
+            for outcome in sync.receive(entity, records):
+                results.setdefault(entity, []).append(outcome.result)
+        sync.finish()
+        return results
+
+    def link(self, entity: str, source_id: str) -> str:
+        """The SuperOffice id linked to a Customcrm id."""
+        found = self.crosswalk.find(entity, "customcrm", source_id)
+        member = found.side("superoffice") if found else None
+        assert member is not None
+        return member.record_id
+
+
+@pytest.fixture
+def leg(
+    empty_tenant: RunningSandbox, plugin_config: Callable[..., dict[str, Any]], tmp_path: Path
+) -> Iterator[Leg]:
+    """A leg into the empty tenant, on a crosswalk in the test's temp dir."""
+    created = Leg(plugin_config(empty_tenant), f"sqlite:///{tmp_path}/leg.db")
+    yield created
+    created.crosswalk.close()

@@ -3,19 +3,16 @@ create Sale → Quote → QuoteVersion → QuoteAlternative → QuoteLines, then
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sandbox.testing import RunningSandbox
-from superoffice_client import connect
-from target_superoffice.destination import SuperOfficeDestination
-from target_superoffice.specs import ENTITY_SPECS
 
-from crmsync import Crosswalk, Incoming, Synchronizer, SyncSettings
+from crmsync import Incoming
 
-Config = Callable[..., dict[str, Any]]
+if TYPE_CHECKING:
+    from conftest import Leg
+
 V1, V2 = "2026-01-01T10:00:00Z", "2026-01-02T10:00:00Z"
 
 COMPANY = {"name": "Fjord AS", "orgnr": "912345678", "country": "NO", "city": "Bergen"}
@@ -42,44 +39,6 @@ LINE = {
     "quantity": 3.0,
     "name": "Fjord Widget",
 }
-
-
-class Leg:
-    """One customcrm → superoffice leg on a crosswalk in a temp dir."""
-
-    def __init__(self, config: dict[str, Any], crosswalk_url: str) -> None:
-        self.destination = SuperOfficeDestination(connect(config))
-        self.crosswalk = Crosswalk.connect(crosswalk_url)
-        self.settings = SyncSettings(crosswalk_url=crosswalk_url, source_system="customcrm")
-
-    def run(self, batches: list[tuple[str, list[Incoming]]]) -> dict[str, list[str]]:
-        sync = Synchronizer(
-            self.crosswalk,
-            self.destination,
-            settings=self.settings,
-            specs=list(ENTITY_SPECS.values()),
-            leg="customcrm->superoffice",
-        )
-        results: dict[str, list[str]] = {}
-        for entity, records in batches:
-            for outcome in sync.receive(entity, records):
-                results.setdefault(entity, []).append(outcome.result)
-        sync.finish()
-        return results
-
-    def link(self, entity: str, source_id: str) -> str:
-        """The SuperOffice id linked to a Customcrm id."""
-        found = self.crosswalk.find(entity, "customcrm", source_id)
-        member = found.side("superoffice") if found else None
-        assert member is not None
-        return member.record_id
-
-
-@pytest.fixture
-def leg(empty_tenant: RunningSandbox, plugin_config: Config, tmp_path: Path) -> Iterator[Leg]:
-    created = Leg(plugin_config(empty_tenant), f"sqlite:///{tmp_path}/quotes.db")
-    yield created
-    created.crosswalk.close()
 
 
 def _incoming(source_id: str, version: str, values: dict[str, Any]) -> Incoming:

@@ -1,0 +1,285 @@
+"""What each write costs in requests, counted by the emulator (real HTTP), and how many are in
+flight at once: the blank carrier once per run, no read-back after a write, the correlation key
+inside the create when `correlation_field` is set."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+from sandbox.testing import RunningSandbox
+from superoffice_client import connect
+from target_superoffice.destination import SuperOfficeDestination
+from target_superoffice.entities import Blanks
+from target_superoffice.target import TargetSuperOffice
+
+from crmsync import Incoming
+
+if TYPE_CHECKING:
+    from conftest import Leg
+
+Config = Callable[..., dict[str, Any]]
+FIELD = "SuperOffice:1"
+API = "/{endpoint}/api/v1/"
+V1, V2 = "2026-01-01T10:00:00Z", "2026-01-02T10:00:00Z"
+COMPANY = {"name": "Fjord AS", "orgnr": "912345678", "country": "NO", "city": "Bergen"}
+PERSON = {"firstname": "Kari", "lastname": "Nordmann", "email": "kari@fj.no", "contactId": "cus_0"}
+PRODUCT = {"code": "FJ-1", "name": "Fjord Widget", "listPrice": 100.0, "vat": 25.0}
+QUOTE = {
+    "contactId": "cus_0",
+    "personId": "con_1",
+    "heading": "Widgets for Fjord",
+    "name": "Widgets",
+    "discountPercent": 5.0,
+    "expirationDate": "2026-03-01",
+}
+LINE = {"quoteAlternativeId": "quo_1", "productId": "prd_1", "quantity": 3.0}
+
+
+@pytest.fixture(params=["udef", "foreign key"])
+def carrier(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def leg(leg: Leg, carrier: str) -> Leg:
+    """The leg, its correlation keys in the udef or as foreign keys."""
+    leg.destination.keys.field = FIELD if carrier == "udef" else ""
+    return leg
+
+
+def _incoming(source_id: str, version: str, values: dict[str, Any]) -> Incoming:
+    return Incoming("customcrm", source_id, version, values, updated_at=version)
+
+
+def _calls(so: RunningSandbox, leg: Leg, entity: str, records: list[Incoming]) -> dict[str, int]:
+    so.clear_requests()
+    results = leg.run([(entity, records)])
+    assert set(results[entity]) <= {"created", "updated"}, results
+    return _api_calls(so)
+
+
+def _api_calls(so: RunningSandbox) -> dict[str, int]:
+    """Requests to the tenant's API by route (the login and tenant discovery left out)."""
+    by_route: dict[str, int] = so.requests()["by_route"]
+    return {route.replace(" " + API, " "): n for route, n in by_route.items() if API in route}
+
+
+def _companies(count: int) -> list[Incoming]:
+    return [
+        _incoming(f"cus_{n}", V1, {**COMPANY, "name": f"Fjord {n} AS", "orgnr": f"91234{n:04d}"})
+        for n in range(count)
+    ]
+
+
+def test_new_companies_cost_their_match_queries_and_one_post_each(
+    leg: Leg, empty_tenant: RunningSandbox, carrier: str
+) -> None:
+    calls = _calls(empty_tenant, leg, "company", _companies(6))
+
+    key_calls = {} if carrier == "udef" else {"POST ForeignApp/{app}/{device}/{identifier}/Key": 6}
+    assert calls == {
+        "GET Contact": 12,  # match keys: org number, then name
+        "GET Contact/default": 1,  # once per run
+        "POST Contact": 6,
+        **key_calls,
+    }
+
+
+def test_a_new_person_carries_its_correlation_key_in_the_udef_and_is_found_by_it(
+    leg: Leg, empty_tenant: RunningSandbox, carrier: str
+) -> None:
+    leg.run([("company", _companies(1))])
+    calls = _calls(empty_tenant, leg, "person", [_incoming("con_1", V1, PERSON)])
+    (stored,) = empty_tenant.records("persons")
+    if carrier == "foreign key":
+        assert calls["POST ForeignApp/{app}/{device}/{identifier}/Key"] == 1
+        assert stored["CustomFields"][FIELD] == ""
+        return
+    assert calls == {"GET Person": 1, "GET Person/default": 1, "POST Person": 1}
+    key = stored["CustomFields"][FIELD]
+    assert len(key) == 32  # crmsync's uuid4
+    empty_tenant.clear_requests()
+
+    found = leg.destination.find_by_correlation("person", key)
+
+    assert found is not None
+    assert (found.id, found.correlation_key) == (leg.link("person", "con_1"), key)
+    assert empty_tenant.requests()["by_route"] == {
+        "GET " + API + "Person": 1,  # one archive query on personUdef/SuperOffice:1
+        "GET " + API + "Person/{record_id}": 1,
+    }
+
+
+def test_a_created_record_is_what_a_fresh_read_gives_without_being_read_again(
+    leg: Leg, empty_tenant: RunningSandbox
+) -> None:
+    destination = leg.destination
+    created = {
+        "company": destination.create("company", COMPANY, "k1"),
+        "product": destination.create("product", PRODUCT, "k2"),
+    }
+    created["person"] = destination.create(
+        "person", {**PERSON, "contactId": int(created["company"].id)}, "k3"
+    )
+
+    for entity, ours in created.items():
+        fresh = destination.fetch(entity, [ours.id])[ours.id]
+        assert (fresh.version, fresh.values) == (ours.version, ours.values), entity
+
+
+def test_a_new_product_costs_a_post_its_archive_version_and_a_foreign_key(
+    leg: Leg, empty_tenant: RunningSandbox
+) -> None:
+    calls = _calls(empty_tenant, leg, "product", [_incoming("prd_1", V1, PRODUCT)])
+
+    assert calls == {
+        "GET Product": 2,  # the match on code, then the new product's updatedDate
+        "GET Product/default": 1,
+        "POST Product": 1,
+        "POST ForeignApp/{app}/{device}/{identifier}/Key": 1,  # products have no udefs
+    }
+
+
+def test_a_new_quote_and_line_are_built_from_the_agents_answers(
+    leg: Leg, empty_tenant: RunningSandbox, carrier: str
+) -> None:
+    leg.run(
+        [
+            ("company", _companies(1)),
+            ("person", [_incoming("con_1", V1, PERSON)]),
+            ("product", [_incoming("prd_1", V1, PRODUCT)]),
+        ]
+    )
+    quote = _calls(empty_tenant, leg, "quote", [_incoming("quo_1", V1, QUOTE)])
+    line = _calls(empty_tenant, leg, "quote_line", [_incoming("qln_1", V1, LINE)])
+
+    key = {} if carrier == "udef" else {"POST ForeignApp/{app}/{device}/{identifier}/Key": 1}
+    assert quote == {
+        "GET Sale/default": 1,
+        "POST Sale": 1,
+        **key,
+        "POST Agents/Quote/CreateAndSaveQuote": 1,
+        "POST Agents/Quote/SaveQuoteVersion": 1,  # the expiration date
+        "POST Agents/Quote/SaveQuoteAlternative": 1,
+        "GET Sale/{record_id}": 1,  # the version every save in the chain moved
+    }
+    assert line == {
+        "GET Product/{record_id}": 1,  # the product's ERP key, once per product and run
+        "POST Agents/Quote/CreateQuoteLine": 1,
+        "POST Agents/Quote/SaveQuoteLine": 1,
+        "POST ForeignApp/{app}/{device}/{identifier}/Key": 1,  # lines have no udefs
+        "GET Sale/{record_id}": 1,
+    }
+    quote_id, line_id = leg.link("quote", "quo_1"), leg.link("quote_line", "qln_1")
+    fresh = leg.destination.fetch("quote", [quote_id])[quote_id]
+    assert fresh.values["totalPrice"] == 285.0  # 3 x 100 less 5 %: the line's save counted
+    assert leg.destination.fetch("quote_line", [line_id])[line_id].version == fresh.version
+
+
+@pytest.mark.parametrize("carrier", ["udef"])
+def test_an_updated_person_costs_one_patch_besides_its_read(
+    leg: Leg, empty_tenant: RunningSandbox
+) -> None:
+    leg.run([("company", _companies(1)), ("person", [_incoming("con_1", V1, PERSON)])])
+    person_id = leg.link("person", "con_1")
+    ours = leg.destination.fetch("person", [person_id])[person_id]
+    empty_tenant.clear_requests()
+
+    updated = leg.destination.update("person", ours, {"lastname": "Hansen"})
+
+    assert empty_tenant.requests()["by_route"] == {"PATCH " + API + "Person/{record_id}": 1}
+    fresh = leg.destination.fetch("person", [person_id])[person_id]
+    assert (updated.version, updated.values) == (fresh.version, fresh.values)
+    assert fresh.values["lastname"] == "Hansen"
+
+
+def test_the_blank_carrier_is_read_once_and_never_handed_out_itself(
+    empty_tenant: RunningSandbox, plugin_config: Config
+) -> None:
+    blanks = Blanks(connect(plugin_config(empty_tenant)))
+    empty_tenant.clear_requests()
+
+    first = blanks.get("Person")
+    first["Firstname"] = "changed"
+    first["Emails"].append({"Value": "x@y.no"})
+    second = blanks.get("Person")
+
+    assert (second["Firstname"], second["Emails"]) == ("", [])
+    assert _api_calls(empty_tenant) == {"GET Person/default": 1}
+
+
+class InFlight(HTTPAdapter):
+    """Counts the requests on the wire at once (the peak), around the real send."""
+
+    def __init__(self, pool_size: int) -> None:
+        super().__init__(pool_connections=pool_size, pool_maxsize=pool_size)
+        self.now = self.peak = 0
+        self._lock = threading.Lock()
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        with self._lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        try:
+            return super().send(request, **kwargs)
+        finally:
+            with self._lock:
+                self.now -= 1
+
+
+def _singer(*messages: Mapping[str, Any]) -> io.StringIO:
+    return io.StringIO("".join(json.dumps(message) + "\n" for message in messages))
+
+
+def _stream(stream: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """SCHEMA and RECORDs as the mapper sends them: every column a string, plus sync metadata."""
+    schema = {"type": "object", "properties": {k: {"type": "string"} for k in records[0]}}
+    return [
+        {"type": "SCHEMA", "stream": stream, "schema": schema, "key_properties": []},
+        *({"type": "RECORD", "stream": stream, "record": record} for record in records),
+    ]
+
+
+def test_max_concurrency_bounds_requests_in_flight_and_parents_go_first(
+    empty_tenant: RunningSandbox, plugin_config: Config
+) -> None:
+    adapter = InFlight(2)
+
+    class Watched(TargetSuperOffice):
+        def build_destination(self, config: Mapping[str, Any]) -> Any:
+            destination = super().build_destination(config)
+            assert isinstance(destination, SuperOfficeDestination)
+            destination.client.transport.session.mount("http://", adapter)
+            return destination
+
+    meta = {"_source_system": "customcrm", "_source_version": V2}
+    persons = [
+        {**meta, "_source_id": f"con_{n}", "firstname": f"P{n}", "email": f"p{n}@fjord.no",
+         "contactId": f"cus_{n}"}
+        for n in range(8)
+    ]  # fmt: skip
+    companies = [
+        {**meta, "_source_id": f"cus_{n}", "name": f"Fjord {n} AS", "orgnr": f"91234{n:04d}"}
+        for n in range(8)
+    ]
+    empty_tenant.set_faults(latency_ms=30)
+    target = Watched(config=plugin_config(empty_tenant, source_system="customcrm",
+                                          max_concurrency=2))  # fmt: skip
+
+    target.listen(file_input=_singer(*_stream("persons", persons), *_stream("contacts", companies)))
+
+    assert adapter.peak == 2  # both slots used, never a third
+    report = target.synchronizer.report.as_dict()["entities"]
+    assert (report["company"]["created"], report["person"]["created"]) == (8, 8)
+    assert report["person"]["deferred"] == 0  # companies were written before their persons
+    company_of = {c["_id"]: c["Name"] for c in empty_tenant.records("contacts")}
+    linked = {p["Firstname"]: company_of[p["Contact"]["ContactId"]] for p in
+              empty_tenant.records("persons")}  # fmt: skip
+    assert linked == {f"P{n}": f"Fjord {n} AS" for n in range(8)}
