@@ -47,13 +47,13 @@ class CustomcrmSink(SyncSink):
         wanted: dict[str, list[str]] = {key.field: [] for key in keys}
         if not keys:
             return {}
-        effects = self.sync_target.synchronizer.effects
+        crosswalk = self.sync_target.synchronizer.crosswalk
         for record in records:
             try:
                 incoming = self.sync_target.to_incoming(self.stream_name, record)
             except (ValueError, TypeError, KeyError):
                 continue  # crmsync quarantines it; nothing to match
-            if incoming.deleted or effects.find(spec.name, incoming.system, incoming.id):
+            if incoming.deleted or crosswalk.is_linked(spec.name, incoming.system, incoming.id):
                 continue
             for key in keys:
                 value = normalise_key(key.normaliser, incoming.values.get(key.field))
