@@ -28,9 +28,10 @@ from superoffice_client import (
     UnavailableError,
     VersionConflictError,
 )
+from superoffice_client.archive_rows import read_rows
 
 from target_superoffice.correlation import CorrelationKeys, ForeignKeys
-from target_superoffice.entities import RESOURCES, Blanks, find_ids
+from target_superoffice.entities import RESOURCES, Blanks, as_ours, find_candidates
 from target_superoffice.payloads import UnknownCountryError
 from target_superoffice.quotes import QuoteChain
 
@@ -99,7 +100,13 @@ class SuperOfficeDestination:
         return RESOURCES[entity].read(self.client, record_id)
 
     def fetch(self, entity: str, ids: Sequence[str]) -> dict[str, Ours]:
+        """Companies, persons and products in one archive request per chunk of ids; quotes and
+        lines (no archive of their own) one chain walk each, `concurrency` at a time."""
         with translated_errors():
+            resource = RESOURCES.get(entity)
+            if resource is not None:
+                found_rows = read_rows(self.client, resource.stream, ids) if ids else {}
+                return {str(k): as_ours(row, resource.spec) for k, row in found_rows.items()}
             if len(ids) <= 1 or self.concurrency == 1:
                 found = [self._read(entity, record_id) for record_id in ids]
             else:
@@ -112,8 +119,7 @@ class SuperOfficeDestination:
         if resource is None:
             return []  # quotes and lines are never matched, only linked by creation
         with translated_errors():
-            ids = find_ids(self.client, resource, key, value)
-        return list(self.fetch(entity, ids).values())
+            return find_candidates(self.client, resource, key, value)
 
     def find_by_correlation(self, entity: str, correlation_key: str) -> Ours | None:
         """The record an interrupted create made. A quote is never returned: its key is on its

@@ -5,10 +5,18 @@ same functions the tap uses) and how changed row columns become a payload (paylo
 Person and Contact are written with PATCH (a merge patch of only the changed fields, guarded by
 `If-Unmodified-Since`); Product has no PATCH, so it is PUT whole, guarded the same way.
 
-Requests are kept to what the API needs: the blank `{Entity}/default` carrier is read once per
+Requests are kept to what the API needs: records are read in batches from the archives
+(`superoffice_client.archive_rows.read_rows`, one request per chunk of ids; match candidates
+come whole from the match query itself), the blank `{Entity}/default` carrier is read once per
 run (`Blanks`), and a write's response is the record as stored (POST/PATCH/PUT answer with the
 whole entity), so nothing is read back, except a product's `updatedDate`, which only the
 Product archive holds (one archive query per product write).
+
+A batched read gives rows, not entities, so an update of a person or company builds its merge
+patch from the changed columns alone, except when a change touches a list (`Emails`, phones,
+`Urls`): a merge patch replaces a whole list (RFC 7396), so the entity is read first and the
+list written back with its other entries kept. A product is PUT whole (no PATCH), so its
+entity is always read before an update.
 """
 
 from __future__ import annotations
@@ -22,13 +30,14 @@ from typing import Any
 
 from crmsync.destination import Ours
 from superoffice_client import NotFoundError, SuperOfficeClient, rows
+from superoffice_client.archive_rows import COLUMNS, UnknownCountryError, archive_row, entity_row
 from superoffice_client.feed import parse_moment
 from superoffice_client.patch import merge_patch
 from superoffice_client.query import ArchiveQuery, contains, equals, one_of
 
 from target_superoffice import payloads
 
-__all__ = ["RESOURCES", "Blanks", "Resource", "as_ours", "unmodified_since"]
+__all__ = ["RESOURCES", "Blanks", "Resource", "as_ours", "find_candidates", "unmodified_since"]
 
 Row = dict[str, Any]
 
@@ -105,6 +114,8 @@ class Resource:
     patchable: bool
     search: Mapping[str, Callable[[str], str]]
     """match key -> the archive restriction finding candidates (loose; crmsync re-checks)."""
+    lists: frozenset[str] = frozenset()
+    """Columns written as the first entry of a list (`Emails`, phones, `Urls`)."""
 
     @property
     def spec(self) -> rows.RowSpec:
@@ -129,9 +140,15 @@ class Resource:
         return as_ours(self.to_row(entity), self.spec, {"entity": entity})
 
     def update(self, client: SuperOfficeClient, ours: Ours, changes: Mapping[str, Any]) -> Ours:
-        current = ours.extra.get("entity") or client.get_json(f"{self.path}/{int(ours.id)}")
-        after = self.to_payload(current, changes)
-        patch = merge_patch(current, after)
+        """PATCH the changed columns. Only a changed list column needs the entity: a merge
+        patch replaces the whole list, and its other entries (a second e-mail) must be kept."""
+        current = ours.extra.get("entity")
+        if current is None and changes.keys() & self.lists:
+            current = client.get_json(f"{self.path}/{int(ours.id)}")
+        if current is None:
+            patch = self.to_payload({}, changes)  # a merge patch of just the changed fields
+        else:
+            patch = merge_patch(current, self.to_payload(current, changes))
         if not patch:
             return ours
         entity = client.request(
@@ -143,11 +160,17 @@ class Resource:
         return as_ours(self.to_row(entity), self.spec, {"entity": entity})
 
 
-def _archive_ids(
-    client: SuperOfficeClient, archive: str, id_column: str, restriction: str
-) -> list[str]:
-    query = ArchiveQuery(select=(id_column,), filter=restriction, top=50)
-    return [str(row[id_column]) for row in client.archive_page(archive, query)]
+def _archive_rows(client: SuperOfficeClient, resource: Resource, restriction: str) -> list[Row]:
+    """Whole rows of the records matching `restriction`, from the archive query itself."""
+    query = ArchiveQuery(select=COLUMNS[resource.stream], filter=restriction, top=50)
+    found: list[Row] = []
+    for row in client.archive_page(resource.path, query):
+        try:
+            found.append(archive_row(resource.stream, row))
+        except UnknownCountryError:  # a country the archive shows only by id: read the entity
+            read = entity_row(client, resource.stream, int(row[resource.spec.id_column]))
+            found.extend([read] if read is not None else [])
+    return found
 
 
 PERSONS = Resource(
@@ -157,6 +180,7 @@ PERSONS = Resource(
     payloads.person_payload,
     patchable=True,
     search={"email": lambda value: equals("email/emailAddress", value)},
+    lists=frozenset({"email", "phone", "mobile"}),
 )
 
 COMPANIES = Resource(
@@ -170,6 +194,7 @@ COMPANIES = Resource(
         "orgnr": lambda digits: contains("orgnr", digits[-3:]),
         "name": lambda name: equals("name", name),
     },
+    lists=frozenset({"email", "phone", "url"}),
 )
 
 
@@ -227,9 +252,14 @@ PRODUCTS = ProductResource(
 RESOURCES: dict[str, Resource] = {"company": COMPANIES, "person": PERSONS, "product": PRODUCTS}
 
 
-def find_ids(client: SuperOfficeClient, resource: Resource, key: str, value: str) -> list[str]:
-    """Ids of candidate records for a match key (loose search; crmsync re-checks each)."""
+def find_candidates(
+    client: SuperOfficeClient, resource: Resource, key: str, value: str
+) -> list[Ours]:
+    """Candidate records for a match key, whole, in one archive query (loose search; crmsync
+    re-checks each)."""
     restriction = resource.search.get(key)
     if restriction is None or not value:
         return []
-    return _archive_ids(client, resource.path, resource.spec.id_column, restriction(value))
+    return [
+        as_ours(row, resource.spec) for row in _archive_rows(client, resource, restriction(value))
+    ]

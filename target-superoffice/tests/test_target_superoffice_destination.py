@@ -77,19 +77,59 @@ def test_an_update_of_a_record_changed_meanwhile_is_stale(
         destination.update("person", stale, {"lastname": "Overwritten"})
 
 
-def test_an_update_sends_only_the_changed_fields(
+def test_fetch_reads_many_records_with_one_archive_request(
+    destination: SuperOfficeDestination, source_tenant: RunningSandbox
+) -> None:
+    source_tenant.clear_requests()
+
+    found = destination.fetch("person", ["1", "2", "3", "4"])
+
+    assert sorted(found) == ["1", "2", "3", "4"]
+    api = {r: n for r, n in source_tenant.requests()["by_route"].items() if "/api/v1/" in r}
+    assert api == {"GET /{endpoint}/api/v1/Person": 1}
+    for person in source_tenant.records("persons")[:4]:
+        row = rows.person_row(person)
+        ours = found[str(row["personId"])]
+        assert (ours.version, ours.values["email"]) == (row["personUpdatedDate"], row["email"])
+
+
+def test_an_update_of_plain_columns_is_one_patch_of_just_those_fields(
     destination: SuperOfficeDestination, source_tenant: RunningSandbox
 ) -> None:
     ours = destination.fetch("company", ["2"])["2"]
     source_tenant.clear_requests()
 
-    updated = destination.update("company", ours, {"city": "Tromsø", "phone": "+47 12 34 56 78"})
+    updated = destination.update("company", ours, {"city": "Tromsø", "name": "Nordlys AS"})
 
-    assert (updated.values["city"], updated.values["phone"]) == ("Tromsø", "+47 12 34 56 78")
+    assert (updated.values["city"], updated.values["name"]) == ("Tromsø", "Nordlys AS")
     assert updated.version > ours.version
     assert source_tenant.requests()["by_route"] == {
         "PATCH /{endpoint}/api/v1/Contact/{record_id}": 1
     }
+    fresh = destination.fetch("company", ["2"])["2"]
+    assert (fresh.version, fresh.values) == (updated.version, updated.values)
+
+
+def test_an_update_of_a_list_column_reads_the_entity_to_keep_the_lists_other_entries(
+    destination: SuperOfficeDestination, source_tenant: RunningSandbox
+) -> None:
+    requests.patch(
+        f"{source_tenant.url}/Cust12345/api/v1/Person/1",
+        json={"Emails": [{"Value": "first@fjord.no"}, {"Value": "second@fjord.no"}]},
+        auth=("someone", source_tenant.token),
+        timeout=10,
+    ).raise_for_status()
+    ours = destination.fetch("person", ["1"])["1"]
+    source_tenant.clear_requests()
+
+    destination.update("person", ours, {"email": "new@fjord.no"})
+
+    assert source_tenant.requests()["by_route"] == {
+        "GET /{endpoint}/api/v1/Person/{record_id}": 1,
+        "PATCH /{endpoint}/api/v1/Person/{record_id}": 1,
+    }
+    stored = next(p for p in source_tenant.records("persons") if p["_id"] == 1)
+    assert [e["Value"] for e in stored["Emails"]] == ["new@fjord.no", "second@fjord.no"]
 
 
 def test_deleting_a_person_moves_it_to_the_recycle_bin(
