@@ -263,9 +263,8 @@ def test_the_quote_line_feed_holds_every_quotes_lines_deleted_ones_too(
     path = f"{crm.url}/api/v1/quotes/{quote['id']}/lines/{line['id']}"
     assert api.delete(path, timeout=5).status_code == 200
     live = api.get(f"{crm.url}/api/v1/quote-lines", params={"limit": 500}, timeout=5).json()
-    every = api.get(
-        f"{crm.url}/api/v1/quote-lines", params={"limit": 500, "include_deleted": "true"}, timeout=5
-    ).json()
+    with_deleted = {"limit": "500", "include_deleted": "true"}
+    every = api.get(f"{crm.url}/api/v1/quote-lines", params=with_deleted, timeout=5).json()
     live_ids = {item["id"] for item in live["items"]}
     every_line = {(ln["id"], q["id"]) for q in quotes for ln in q["lines"]}
     assert {(item["id"], item["quote_id"]) for item in live["items"]} == every_line - {
