@@ -91,14 +91,19 @@ class QuoteChain:
         with self._lock:
             self._sale_of_alternative[alternative_id] = sale_id
 
-    def _sale_id_of(self, alternative_id: int) -> int | None:
-        """The sale of an alternative (cached; otherwise by walking the chain), None if gone."""
+    def _sale_of(self, alternative_id: int) -> Entity | None:
+        """The current Sale of an alternative: one GET when the alternative's sale is known
+        (cached), otherwise by walking the chain; None when it is gone."""
         with self._lock:
             known = self._sale_of_alternative.get(alternative_id)
-        if known is not None:
-            return known
-        parts = self._parts(alternative_id)
-        return int(parts[3]["SaleId"]) if parts else None
+        if known is None:
+            parts = self._parts(alternative_id)
+            return parts[3] if parts else None
+        try:
+            sale: Entity = self.client.get_json(f"Sale/{known}")
+        except NotFoundError:
+            return None
+        return sale
 
     def read_quote(self, alternative_id: str) -> Ours | None:
         parts = self._parts(int(alternative_id))
@@ -131,10 +136,9 @@ class QuoteChain:
         return found
 
     def _line_ours(self, line: Mapping[str, Any]) -> Ours | None:
-        parts = self._parts(int(line["QuoteAlternativeId"]))
-        if parts is None:
+        sale = self._sale_of(int(line["QuoteAlternativeId"]))
+        if sale is None:
             return None
-        sale = parts[3]
         return self._line(line, self.product_id(line.get("ERPProductKey")), sale)
 
     @staticmethod
@@ -258,10 +262,9 @@ class QuoteChain:
     def _saved_line(self, line: Entity, alternative_id: int, product_id: Any) -> Ours:
         """A saved line as ours; its version is its sale's UpdatedDate, which the save moved."""
         line = {**line, "QuoteAlternativeId": line.get("QuoteAlternativeId") or alternative_id}
-        sale_id = self._sale_id_of(alternative_id)
-        if sale_id is None:
+        sale = self._sale_of(alternative_id)
+        if sale is None:
             raise RecordRejectedError(f"quote alternative {alternative_id} is gone")
-        sale = self.client.get_json(f"Sale/{sale_id}")
         return self._line(line, int(product_id) if product_id else None, sale)
 
     def delete_line(self, ours: Ours) -> None:
