@@ -1,10 +1,12 @@
 """Changed-record feeds over the archive lists: which ids changed since a moment, in order.
 
 `changes()` pages an archive ordered by (updated column, id) with keyset paging: each page asks
-again for `updated afterTime <last seen>` instead of `$skip`-ing, so a record edited while we page
-only moves *later* in the feed and is never skipped. `afterTime` is inclusive and compares to
-the second, so rows already yielded at the boundary second are dropped here (superoffice-api.md
-§4). Yields archive rows; the caller reads the entities it needs.
+again for `updated afterTime <last seen second>`, so a record edited while we page only moves
+*later* in the feed and is never skipped. `afterTime` is inclusive and compares to the second
+(superoffice-api.md §4), so the rows of that second already read are stepped over with `$skip`,
+less one: the page must start with the last row read, else rows of that second moved (an edit or
+a delete) and the second is walked again from its start. Rows already yielded are dropped here.
+Yields archive rows; the caller reads the entities it needs.
 """
 
 from __future__ import annotations
@@ -47,33 +49,40 @@ def changes(
     """Archive rows of `resource` changed at or after `since`, oldest first, each version once
     (a record edited during paging comes again, later, with its new time)."""
     boundary = _second(since or EPOCH)
-    seen_at_boundary: set[tuple[Any, Any]] = set()
-    skip = 0
+    run: list[tuple[Any, Any]] = []  # the rows of second `boundary` in feed order, from its start
+    seen: set[tuple[Any, Any]] = set()  # an edit makes a new (id, updated) key
+    overlap = False  # whether the page starts again at the last row read (run[-1])
     select = (id_column, updated_column, *extra_columns)
     while True:
         query = ArchiveQuery(
             select=select,
             filter=all_of(updated_since(updated_column, boundary), restriction),
             orderby=(f"{updated_column} asc", f"{id_column} asc"),
-            top=page_size,
-            skip=skip,
+            top=page_size + int(overlap),
+            skip=len(run) - 1 if overlap else 0,
         )
         rows = client.archive_page(resource, query)
-        fresh = 0
-        for row in rows:
-            moment = parse_moment(row.get(updated_column)) or boundary
-            key = (row.get(id_column), row.get(updated_column))  # an edit makes a new key
-            if _second(moment) <= boundary and key in seen_at_boundary:
-                continue
-            if _second(moment) > boundary:
-                boundary, seen_at_boundary = _second(moment), set()
-            seen_at_boundary.add(key)
-            fresh += 1
-            yield row
-        if len(rows) < page_size:
+        if overlap and (not rows or _key(rows[0], id_column, updated_column) != run[-1]):
+            overlap = False  # rows of this second moved since the last page: walk it again
+            continue
+        if not overlap:
+            run = []  # this page starts at the first row of second `boundary`
+        for row in rows[1:] if overlap else rows:
+            key = _key(row, id_column, updated_column)
+            moment = _second(parse_moment(row.get(updated_column)) or boundary)
+            if moment > boundary:
+                boundary, run, seen = moment, [], set()
+            run.append(key)
+            if key not in seen:
+                seen.add(key)
+                yield row
+        if len(rows) < query.top:
             return
-        # A full page of one second's rows all seen already: step over them with $skip.
-        skip = skip + page_size if fresh == 0 else 0
+        overlap = True
+
+
+def _key(row: dict[str, Any], id_column: str, updated_column: str) -> tuple[Any, Any]:
+    return (row.get(id_column), row.get(updated_column))
 
 
 def deletions(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 __all__ = [
     "ArchiveQuery",
     "all_of",
+    "any_of",
     "contains",
     "equals",
     "literal",
@@ -66,6 +67,15 @@ def all_of(*clauses: str | None) -> str:
     if len(present) == 1:
         return present[0]
     return " and ".join(f"({c})" for c in present)
+
+
+def any_of(*clauses: str | None) -> str:
+    """The non-empty clauses joined with `or`, each in parentheses (string columns have no
+    `oneOf`: a batch look-up by key is `(k eq 'a') or (k eq 'b')`)."""
+    present = [c for c in clauses if c]
+    if len(present) == 1:
+        return present[0]
+    return " or ".join(f"({c})" for c in present)
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,10 @@ from singer_sdk import Stream
 from singer_sdk.helpers.types import Context
 from singer_sdk.schema.source import SchemaDirectory
 from superoffice_client import NotFoundError, SuperOfficeClient
-from superoffice_client.feed import changes
+from superoffice_client.feed import changes, parse_moment
 from typing_extensions import override
+
+from tap_superoffice.boundary import BOUNDARY_STATE, Boundary
 
 __all__ = ["SCHEMAS", "SuperOfficeStream", "fetch_all"]
 
@@ -105,19 +107,26 @@ class SuperOfficeStream(Stream):
             log.info("%s %s vanished while reading; skipped", self.name, key)
             return []
 
-    def changed_rows(self, context: Context | None) -> Iterator[dict[str, Any]]:
-        """Rows of records changed since the bookmark, read a page at a time."""
+    def changed_rows(self, context: Context | None, boundary: Boundary) -> Iterator[dict[str, Any]]:
+        """Rows of records changed since the bookmark, read a page at a time; archive rows whose
+        version `boundary` holds (read by an earlier run) are skipped before any read."""
         feed = changes(
             self.client,
             self.archive,
             id_column=self.id_column,
             updated_column=self.updated_column,
             since=self.since(context),
-            extra_columns=self.archive_columns,
+            extra_columns=tuple(
+                c for c in self.archive_columns if c not in (self.id_column, self.updated_column)
+            ),
             page_size=self.page_size,
         )
         page: list[dict[str, Any]] = []
         for archive_row in feed:
+            version = (archive_row.get(self.id_column), archive_row.get(self.updated_column))
+            if boundary.read_before(*version):
+                continue
+            boundary.add(*version)
             page.append(archive_row)
             if len(page) >= self.page_size:
                 yield from fetch_all(self._read_or_skip, page, self.concurrency)
@@ -128,14 +137,34 @@ class SuperOfficeStream(Stream):
         """Deletion markers, for streams with a recycle archive; none by default."""
         return iter(())
 
+    def _next_start(self, context: Context | None, newest: datetime | None) -> datetime | None:
+        """Where the next run starts: the newest version emitted, capped by the SDK's signpost
+        (the bookmark the SDK will store), or the current start if nothing newer came."""
+        signpost = self.get_replication_key_signpost(context)
+        if newest is not None and isinstance(signpost, datetime):
+            return min(newest, signpost)
+        return newest
+
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        state = self.get_context_state(context)
+        boundary = Boundary() if self.full_scan else Boundary.from_state(state)
+        newest = self.since(context)
         emitted: set[Any] = set()
-        for row in self.changed_rows(context):
+        for row in self.changed_rows(context, boundary):
             key = (row[self.primary_keys[0]], row.get(self.replication_key or ""))
             if key in emitted:  # the same version twice in one run: a paging boundary repeat
                 continue
             emitted.add(key)
+            moment = parse_moment(row.get(self.replication_key or ""))
+            if moment is not None and (newest is None or moment > newest):
+                newest = moment
+                boundary.keep_from(self._next_start(context, newest) or moment)
             yield row
+        if not self.full_scan:  # written once every row is out: it never names unread rows
+            start = self._next_start(context, newest)
+            if start is not None:
+                boundary.keep_from(start)
+            state[BOUNDARY_STATE] = boundary.as_state()
         if self.config.get("include_deleted"):
             yield from self.deleted_rows(context)

@@ -1,6 +1,7 @@
 """The tap's streams, in dependency order: contacts, persons, products, quote_alternatives,
-quote_lines. Each names its archive and columns (superoffice-api.md §4) and reads its entities
-into the shared row vocabulary of `superoffice_client.rows`."""
+quote_lines. Each names its archive and columns (superoffice-api.md §4). Companies, persons and
+products are built straight from their archive rows (`superoffice_client.archive_rows`), so a
+page of changes costs one list request; quotes are read through the Quote agent."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from typing import Any
 
 from singer_sdk.helpers.types import Context, Record
 from singer_sdk.schema.source import StreamSchema
-from superoffice_client import rows
+from superoffice_client import archive_rows, rows
 from superoffice_client.feed import deletions
-from superoffice_client.query import ArchiveQuery, equals
+from superoffice_client.query import ArchiveQuery, any_of, equals
 from typing_extensions import override
 
 from tap_superoffice.client import SCHEMAS, SuperOfficeStream
@@ -26,7 +27,26 @@ __all__ = [
 ]
 
 
-class _RecycledStream(SuperOfficeStream):
+class _ArchiveRowsStream(SuperOfficeStream):
+    """A stream whose rows are its archive rows: no entity read per record (only a row naming
+    a country id without a known code is read by entity)."""
+
+    @property
+    @override
+    def concurrency(self) -> int:
+        return 1  # nothing to wait for: rows are built in memory
+
+    @override
+    def read_rows(self, archive_row: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            return [archive_rows.archive_row(self.name, archive_row)]
+        except archive_rows.UnknownCountryError:
+            record_id = int(archive_row[self.id_column])
+            row = archive_rows.entity_row(self.client, self.name, record_id)
+            return [row] if row else []
+
+
+class _RecycledStream(_ArchiveRowsStream):
     """A stream whose soft-deleted records are listed by a recycle archive."""
 
     recycle_archive: str
@@ -61,12 +81,8 @@ class ContactsStream(_RecycledStream):
     id_column = "contactId"
     updated_column = "updatedDate"
     recycle_archive = "Archive/RecycleContact"
+    archive_columns = archive_rows.COLUMNS["contacts"]
     deleted_column = "deletedDate"
-
-    @override
-    def read_rows(self, archive_row: dict[str, Any]) -> list[dict[str, Any]]:
-        entity = self.client.get_json(f"Contact/{int(archive_row['contactId'])}")
-        return [rows.contact_row(entity)]
 
 
 class PersonsStream(_RecycledStream):
@@ -81,15 +97,11 @@ class PersonsStream(_RecycledStream):
     # the person's own timestamp; `updatedDate` in person archives is the company's
     updated_column = "personUpdatedDate"
     recycle_archive = "Archive/RecyclePerson"
+    archive_columns = archive_rows.COLUMNS["persons"]
     deleted_column = "personDeletedDate"
 
-    @override
-    def read_rows(self, archive_row: dict[str, Any]) -> list[dict[str, Any]]:
-        entity = self.client.get_json(f"Person/{int(archive_row['personId'])}")
-        return [rows.person_row(entity)]
 
-
-class ProductsStream(SuperOfficeStream):
+class ProductsStream(_ArchiveRowsStream):
     """Products of the built-in product register (no PATCH, no timestamp on the carrier)."""
 
     name = "products"
@@ -97,14 +109,10 @@ class ProductsStream(SuperOfficeStream):
     replication_key = "updatedDate"
     schema = StreamSchema(SCHEMAS)
     archive = "Product"
+    archive_columns = archive_rows.COLUMNS["products"]
     id_column = "productId"
     updated_column = "updatedDate"
     scannable = True
-
-    @override
-    def read_rows(self, archive_row: dict[str, Any]) -> list[dict[str, Any]]:
-        entity = self.client.get_json(f"Product/{int(archive_row['productId'])}")
-        return [rows.product_row(entity, archive_row.get("updatedDate"))]
 
 
 class QuoteAlternativesStream(SuperOfficeStream):
@@ -153,6 +161,10 @@ def _active_version(quote: dict[str, Any]) -> dict[str, Any] | None:
     return dict(versions[-1]) if versions else None
 
 
+KEYS_PER_LOOKUP = 40
+"""ERP keys per product look-up request (keeps the `$filter` text short)."""
+
+
 class QuoteLinesStream(SuperOfficeStream):
     """Lines of each alternative the parent stream emitted (a child stream, one bookmark)."""
 
@@ -168,19 +180,31 @@ class QuoteLinesStream(SuperOfficeStream):
         self._product_ids: dict[str, int | None] = {}
         self._lock = threading.Lock()
 
-    def product_id(self, erp_key: str | None) -> int | None:
-        """The product whose ERPProductKey a line names (looked up once per run)."""
-        if not erp_key:
-            return None
+    def product_ids(self, erp_keys: Iterable[str]) -> dict[str, int | None]:
+        """The products whose ERPProductKey the lines name: keys not seen yet this run are
+        looked up together, one archive request per `KEYS_PER_LOOKUP` keys (`eq` ignores case,
+        so the lowest product id whose key matches ignoring case is the one)."""
+        wanted = {key for key in erp_keys if key}
         with self._lock:
-            if erp_key in self._product_ids:
-                return self._product_ids[erp_key]
-        query = ArchiveQuery(select=("productId",), filter=equals("erpProductKey", erp_key), top=1)
-        found = self.client.archive_page("Product", query)
-        product = int(found[0]["productId"]) if found else None
+            missing = sorted(k for k in wanted if k.casefold() not in self._product_ids)
+        for start in range(0, len(missing), KEYS_PER_LOOKUP):
+            part = missing[start : start + KEYS_PER_LOOKUP]
+            query = ArchiveQuery(
+                select=("productId", "erpProductKey"),
+                filter=any_of(*(equals("erpProductKey", key) for key in part)),
+                orderby=("productId asc",),
+                top=200,
+            )
+            found: dict[str, int | None] = {key.casefold(): None for key in part}
+            for page in self.client.archive("Product", query):
+                for row in page:
+                    folded = str(row.get("erpProductKey") or "").casefold()
+                    if folded in found and found[folded] is None:
+                        found[folded] = int(row["productId"])
+            with self._lock:
+                self._product_ids.update(found)
         with self._lock:
-            self._product_ids[erp_key] = product
-        return product
+            return {key: self._product_ids.get(key.casefold()) for key in wanted}
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -189,6 +213,7 @@ class QuoteLinesStream(SuperOfficeStream):
         lines = self.client.agent(
             "Quote/GetQuoteLines", {"QuoteAlternativeId": context["quoteAlternativeId"]}
         )
+        products = self.product_ids(str(line.get("ERPProductKey") or "") for line in lines or [])
         for line in lines or []:
-            product = self.product_id(line.get("ERPProductKey"))
+            product = products.get(str(line.get("ERPProductKey") or ""))
             yield rows.quote_line_row(line, product, context["saleUpdated"])

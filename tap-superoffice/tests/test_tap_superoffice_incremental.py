@@ -1,14 +1,17 @@
 """Incremental reads against the emulator: bookmarks, the inclusive boundary, edits while
-paging, and deleted records from the recycle archives."""
+paging, deleted records from the recycle archives, and what a run costs in API calls."""
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import time
 from contextlib import redirect_stdout
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import requests
 from sandbox.testing import RunningSandbox
 from superoffice_client import connect
@@ -44,7 +47,7 @@ def _patch(so: RunningSandbox, path: str, body: dict[str, Any]) -> None:
     response.raise_for_status()
 
 
-def test_second_run_emits_only_changes_and_the_inclusive_boundary(
+def test_second_run_emits_only_changes_not_the_boundary_it_already_read(
     tenant: RunningSandbox, config: dict[str, Any]
 ) -> None:
     # afterTime compares to the second: give the bookmark a second of its own
@@ -57,8 +60,86 @@ def test_second_run_emits_only_changes_and_the_inclusive_boundary(
     second, _ = _sync(config, state)
 
     assert len(first["persons"]) == len(tenant.records("persons"))
-    assert [p["personId"] for p in second["persons"]] == [1, 2]  # the boundary, then the change
-    assert second["persons"][1]["title"] == "Chief Sync Officer"
+    # person 1 is listed again (afterTime is inclusive) but skipped: its version is in the state
+    assert [p["personId"] for p in second["persons"]] == [2]
+    assert second["persons"][0]["title"] == "Chief Sync Officer"
+    assert state["bookmarks"]["persons"]["boundary_versions"]["versions"] == [
+        [1, first["persons"][-1]["personUpdatedDate"]]
+    ]
+
+
+def test_a_record_edited_again_within_the_bookmarks_second_is_read_again(
+    tenant: RunningSandbox, config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every change from here on lands in one second, later than anything seeded
+    frozen = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    monkeypatch.setattr(tenant.app.emulator.model.clock, "_now", lambda: frozen)
+    _patch(tenant, "Person/1", {"Title": "First"})
+    _, state = _sync(config)
+    _patch(tenant, "Person/1", {"Title": "Second"})  # same second, new microseconds
+
+    second, state = _sync(config, state)
+    third, _ = _sync(config, state)
+
+    assert [(p["personId"], p["title"]) for p in second["persons"]] == [(1, "Second")]
+    assert "persons" not in third
+
+
+def _api_calls(so: RunningSandbox) -> dict[str, int]:
+    """Requests to the tenant's REST API by route (the login host's ticket and tenant-status
+    calls, made once per process, left out)."""
+    by_route: dict[str, int] = so.requests()["by_route"]
+    return {route: n for route, n in by_route.items() if "/api/v1/" in route}
+
+
+def test_an_idle_run_makes_one_list_request_per_stream_and_reads_nothing_else(
+    tenant: RunningSandbox, config: dict[str, Any]
+) -> None:
+    first, state = _sync(config)
+    tenant.clear_requests()
+
+    second, _ = _sync(config, state)
+
+    assert first["quote_alternatives"]
+    assert first["quote_lines"]
+    assert second == {}
+    # contacts, persons, products, quote_alternatives (quote_lines only follow alternatives)
+    assert _api_calls(tenant) == {
+        "GET /{endpoint}/api/v1/Contact": 1,
+        "GET /{endpoint}/api/v1/Person": 1,
+        "GET /{endpoint}/api/v1/Product": 1,
+        "GET /{endpoint}/api/v1/Archive/{provider}": 1,
+    }
+
+
+@pytest.mark.parametrize("one_second", [True, False])
+def test_changed_persons_cost_list_requests_only(
+    tenant: RunningSandbox,
+    config: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    one_second: bool,
+) -> None:
+    page = 2
+    config = {**config, "page_size": page}
+    changed = [p["_id"] for p in tenant.records("persons")][:5]
+    assert len(changed) == 5  # a short page at the end: ceil(5 / 2) requests
+    time.sleep(1.1)  # the bookmark's second holds only person 1, which changes again below
+    _patch(tenant, f"Person/{changed[0]}", {"Title": "Bookmark"})
+    _, state = _sync(config)
+    time.sleep(1.1)
+    if one_second:  # all edits within one second: paged with $skip inside that second
+        frozen = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+        monkeypatch.setattr(tenant.app.emulator.model.clock, "_now", lambda: frozen)
+    for person_id in changed:
+        _patch(tenant, f"Person/{person_id}", {"Title": f"Edited {person_id}"})
+    tenant.clear_requests()
+
+    second, _ = _sync(config, state)
+
+    assert sorted(p["personId"] for p in second["persons"]) == changed
+    calls = _api_calls(tenant)
+    assert calls.pop("GET /{endpoint}/api/v1/Person") == math.ceil(len(changed) / page)
+    assert not [route for route in calls if "{record_id}" in route]  # no entity GETs
 
 
 def test_an_edited_alternative_is_read_again_with_its_sales_new_version(
