@@ -2,7 +2,15 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from superoffice_client.query import ArchiveQuery, all_of, equals, literal, one_of, updated_since
+from superoffice_client.query import (
+    ArchiveQuery,
+    all_of,
+    any_of,
+    equals,
+    literal,
+    one_of,
+    updated_since,
+)
 
 
 def test_literal_escapes_quotes_and_backslashes() -> None:
@@ -34,6 +42,13 @@ def test_one_of_lists_ids_as_the_docs_show() -> None:
 def test_all_of_wraps_each_clause_and_skips_empty_ones() -> None:
     assert all_of(equals("name", "a"), None, "x gt 1") == "(name eq 'a') and (x gt 1)"
     assert all_of(equals("name", "a"), None) == "name eq 'a'"
+
+
+def test_any_of_joins_clauses_with_or_for_a_batch_lookup_by_string_key() -> None:
+    assert any_of(equals("erpProductKey", "A-1"), equals("erpProductKey", "B'2")) == (
+        "(erpProductKey eq 'A-1') or (erpProductKey eq 'B\\'2')"
+    )
+    assert any_of(equals("code", "x"), None) == "code eq 'x'"
 
 
 def test_archive_query_params_and_next_page() -> None:

@@ -239,3 +239,24 @@ def test_a_run_under_injected_429s_emits_the_same_records(
 
     assert tenant.faults()["injected"]["429"] > 0
     assert throttled == calm
+
+
+def test_quote_lines_look_up_the_products_of_an_alternative_together(
+    tenant: RunningSandbox, config: dict[str, Any]
+) -> None:
+    tenant.reset(seed=40, seed_value=5)  # 20 quotes, 54 lines naming 14 products
+    tenant.clear_requests()
+
+    records, _ = _sync(config)
+
+    calls = _api_calls(tenant)
+
+    products = {p["erpProductKey"].casefold(): p["productId"] for p in records["products"]}
+    lines = records["quote_lines"]
+    assert all(line["productId"] == products[line["erpProductKey"].casefold()] for line in lines)
+    keys = {line["erpProductKey"].casefold() for line in lines}
+    alternatives = {line["quoteAlternativeId"] for line in lines}
+    lookups = calls["GET /{endpoint}/api/v1/Product"] - 1  # less the products stream's own
+    # once per alternative at most, never once per key (one per key before)
+    assert 0 < lookups <= len(alternatives)
+    assert lookups < len(keys)
