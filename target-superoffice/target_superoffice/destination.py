@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -107,12 +107,23 @@ class SuperOfficeDestination:
             if resource is not None:
                 found_rows = read_rows(self.client, resource.stream, ids) if ids else {}
                 return {str(k): as_ours(row, resource.spec) for k, row in found_rows.items()}
-            if len(ids) <= 1 or self.concurrency == 1:
-                found = [self._read(entity, record_id) for record_id in ids]
+            if entity == "quote":
+                self.quotes.learn_sales(int(record_id) for record_id in ids)
+                found = self._each(lambda record_id: self.quotes.read_quote(record_id), ids)
+            elif entity == "quote_line":
+                lines = [line for line in self._each(self.quotes.get_line, ids) if line]
+                self.quotes.learn_sales(int(line["QuoteAlternativeId"]) for line in lines)
+                found = self._each(self.quotes.line_ours, lines)
             else:
-                with ThreadPoolExecutor(max_workers=min(self.concurrency, len(ids))) as pool:
-                    found = list(pool.map(lambda record_id: self._read(entity, record_id), ids))
+                raise ValueError(f"target-superoffice does not sync entity {entity!r}")
         return {ours.id: ours for ours in found if ours is not None}
+
+    def _each(self, read: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """`read` of every item, `concurrency` at a time (the client bounds requests anyway)."""
+        if len(items) <= 1 or self.concurrency == 1:
+            return [read(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
+            return list(pool.map(read, items))
 
     def match(self, entity: str, key: str, value: str) -> list[Ours]:
         resource = RESOURCES.get(entity)

@@ -15,24 +15,28 @@ change (quote -> sale, alternative -> sale, ERP key <-> product) are cached for 
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from crmsync.destination import Ours, RecordRejectedError
-from superoffice_client import NotFoundError, SuperOfficeClient, rows
+from superoffice_client import ApiError, NotFoundError, SuperOfficeClient, rows
 from superoffice_client.patch import merge_patch
-from superoffice_client.query import ArchiveQuery, equals
+from superoffice_client.query import ArchiveQuery, equals, one_of
 
 from target_superoffice import payloads
 from target_superoffice.entities import Blanks, as_ours, unmodified_since
 
 __all__ = ["QuoteChain"]
 
-QUOTES = rows.STREAMS["quote_alternatives"]
-LINES = rows.STREAMS["quote_lines"]
+log = logging.getLogger(__name__)
 
 Entity = dict[str, Any]
+Parts = tuple[Entity, Entity, Entity, Entity]
+CHUNK = 200
+QUOTES = rows.STREAMS["quote_alternatives"]
+LINES = rows.STREAMS["quote_lines"]
 
 
 class QuoteChain:
@@ -70,7 +74,7 @@ class QuoteChain:
             )
         )
 
-    def _parts(self, alternative_id: int) -> tuple[Entity, Entity, Entity, Entity] | None:
+    def _parts(self, alternative_id: int) -> Parts | None:
         """(alternative, version, quote, sale) of an alternative, or None when it is gone."""
         try:
             alternative = self._agent("GetQuoteAlternative", quoteAlternativeId=alternative_id)
@@ -105,8 +109,51 @@ class QuoteChain:
             return None
         return sale
 
+    def learn_sales(self, alternative_ids: Iterable[int]) -> None:
+        """Learn the sales of many alternatives with one Sale archive request per chunk
+        (`quote/version/alternative/quoteAlternativeId oneOf (...)`), so that each is then read
+        with two calls instead of a walk of four. Best effort: an archive that refuses the
+        filter, or an alternative outside the active version, leaves the walk."""
+        with self._lock:
+            missing = sorted({int(a) for a in alternative_ids} - self._sale_of_alternative.keys())
+        column = "quote/version/alternative/quoteAlternativeId"
+        for start in range(0, len(missing), CHUNK):
+            part = missing[start : start + CHUNK]
+            query = ArchiveQuery(
+                select=("saleId", "quote/quoteId", column),
+                filter=one_of(column, part),
+                top=len(part) + 1,
+            )
+            try:
+                found = self.client.archive_page("Sale", query)
+            except ApiError as error:
+                log.info("Sale archive refused %s: reading alternatives one by one", error)
+                return
+            for row in found:
+                if row.get(column) and row.get("saleId"):
+                    self._remember(int(row[column]), int(row["saleId"]))
+
+    def _parts_on_sale(self, alternative_id: int, sale_id: int) -> Parts | None:
+        """(alternative, version, quote, sale) from the sale's quote entity, None if not there."""
+        try:
+            quote = self._agent("GetQuoteEntityFromSaleId", {"SaleId": sale_id})
+        except NotFoundError:
+            return None
+        for version in (quote or {}).get("QuoteVersions") or []:
+            for alternative in version.get("QuoteAlternatives") or []:
+                if alternative.get("QuoteAlternativeId") == alternative_id:
+                    try:
+                        sale = self.client.get_json(f"Sale/{sale_id}")
+                    except NotFoundError:
+                        return None
+                    return alternative, version, {"QuoteId": quote["QuoteId"]}, sale
+        return None
+
     def read_quote(self, alternative_id: str) -> Ours | None:
-        parts = self._parts(int(alternative_id))
+        with self._lock:
+            sale_id = self._sale_of_alternative.get(int(alternative_id))
+        parts = self._parts_on_sale(int(alternative_id), sale_id) if sale_id else None
+        parts = parts or self._parts(int(alternative_id))
         if parts is None:
             return None
         alternative, version, quote, sale = parts
@@ -135,7 +182,7 @@ class QuoteChain:
         )
         return found
 
-    def _line_ours(self, line: Mapping[str, Any]) -> Ours | None:
+    def line_ours(self, line: Mapping[str, Any]) -> Ours | None:
         sale = self._sale_of(int(line["QuoteAlternativeId"]))
         if sale is None:
             return None
@@ -146,14 +193,17 @@ class QuoteChain:
         row = rows.quote_line_row(line, product_id, sale.get("UpdatedDate"))
         return as_ours(row, LINES, {"line": dict(line), "saleId": int(sale["SaleId"])})
 
-    def read_line(self, line_id: str) -> Ours | None:
+    def get_line(self, line_id: str) -> Entity | None:
+        """The QuoteLine carrier, or None when it is gone."""
         try:
-            line = self._agent("GetQuoteLine", {"QuoteLineId": int(line_id)})
+            line: Entity | None = self._agent("GetQuoteLine", {"QuoteLineId": int(line_id)})
         except NotFoundError:
             return None
-        if not line or not line.get("QuoteLineId"):
-            return None
-        return self._line_ours(line)
+        return line if line and line.get("QuoteLineId") else None
+
+    def read_line(self, line_id: str) -> Ours | None:
+        line = self.get_line(line_id)
+        return self.line_ours(line) if line else None
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -283,3 +283,38 @@ def test_max_concurrency_bounds_requests_in_flight_and_parents_go_first(
     linked = {p["Firstname"]: company_of[p["Contact"]["ContactId"]] for p in
               empty_tenant.records("persons")}  # fmt: skip
     assert linked == {f"P{n}": f"Fjord {n} AS" for n in range(8)}
+
+
+@pytest.mark.parametrize("carrier", ["udef"])
+def test_a_new_run_reads_quotes_and_lines_after_one_sale_archive_request(
+    leg: Leg, empty_tenant: RunningSandbox, plugin_config: Config
+) -> None:
+    leg.run(
+        [
+            ("company", _companies(1)),
+            ("person", [_incoming("con_1", V1, PERSON)]),
+            ("product", [_incoming("prd_1", V1, PRODUCT)]),
+            ("quote", [_incoming("quo_1", V1, QUOTE)]),
+            ("quote_line", [_incoming("qln_1", V1, LINE)]),
+        ]
+    )
+    quote_id, line_id = leg.link("quote", "quo_1"), leg.link("quote_line", "qln_1")
+    walked = leg.destination.quotes.read_quote(quote_id)  # this run knows the sale already
+    fresh = SuperOfficeDestination(connect(plugin_config(empty_tenant)))  # the next run does not
+    fresh.fetch("product", ["1"])  # log in first
+    empty_tenant.clear_requests()
+
+    quote = fresh.fetch("quote", [quote_id])[quote_id]
+    line = fresh.fetch("quote_line", [line_id])[line_id]
+
+    assert walked is not None
+    assert (quote.version, quote.values) == (walked.version, walked.values)
+    assert line.version == quote.version
+    assert line.values["quoteAlternativeId"] == int(quote_id)
+    assert _api_calls(empty_tenant) == {
+        "GET Sale": 1,  # quote/version/alternative/quoteAlternativeId oneOf (...)
+        "POST Agents/Quote/GetQuoteEntityFromSaleId": 1,
+        "GET Sale/{record_id}": 2,  # the quote's, then the line's (each read's own version)
+        "POST Agents/Quote/GetQuoteLine": 1,
+        "GET Product": 1,  # the line's product by its ERP key, once per run
+    }
