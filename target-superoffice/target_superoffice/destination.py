@@ -101,7 +101,8 @@ class SuperOfficeDestination:
 
     def fetch(self, entity: str, ids: Sequence[str]) -> dict[str, Ours]:
         """Companies, persons and products in one archive request per chunk of ids; quotes and
-        lines (no archive of their own) one chain walk each, `concurrency` at a time."""
+        lines (no archive of their own) after one Sale archive request that finds their sales,
+        then a few agent calls each, `concurrency` at a time."""
         with translated_errors():
             resource = RESOURCES.get(entity)
             if resource is not None:
