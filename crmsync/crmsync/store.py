@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -198,11 +200,32 @@ def _json_serializer(value: Any) -> str:
     return json.dumps(plain(value), sort_keys=True, default=str)
 
 
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL once; retry while another process is switching it.
+
+    SQLite answers a journal-mode change with "database is locked" without calling the
+    busy handler, so processes opening a new crosswalk at once would fail here.
+    """
+    for attempt in range(_WAL_ATTEMPTS):
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == _WAL_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+_WAL_ATTEMPTS = 40
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _use_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a killed process
     cursor.close()
 

@@ -59,7 +59,7 @@ def test_a_schema_1_crosswalk_is_migrated_to_the_current_schema(url):
 
 
 def test_processes_opening_a_new_crosswalk_at_once_all_succeed(url):
-    opened = race(4, lambda _i: Crosswalk.connect(url))
+    opened = race(RACERS, lambda _i: Crosswalk.connect(url))
     with opened[0].engine.connect() as connection:
         count = connection.execute(sa.select(sa.func.count()).select_from(store.schema_version))
         assert count.scalar() == store.SCHEMA_VERSION
