@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.cost import LIST_ROUTES
+from bench.cost import AUTH_ROUTES, LIST_ROUTES, STREAMS
 from bench.markdown import goal, table
 
 __all__ = ["findings", "summary"]
@@ -24,14 +24,25 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
         rows.append(
             ["idle run: zero writes", f"{idle['writes']} writes", goal(idle["writes"] == 0)]
         )
-        rows.append(["idle run: one list request per stream per side (8 calls)",
-                     f"{idle['total_calls']} calls, {lists} of them list requests",
-                     goal(idle["total_calls"] <= 8)])  # fmt: skip
+        others = sum(_idle_extras_by_route(results["cost"]).values())
+        signins = idle["total_calls"] - lists - others
+        measured = (
+            f"{idle['total_calls']} calls: {lists} list requests, {signins} sign-in calls, "
+            f"{others} others"
+        )
+        wanted = f"idle run: one list request per stream per side ({STREAMS} calls)"
+        rows.append([wanted, measured, goal(lists <= STREAMS and others == 0)])
         for change in results["cost"]["changes"]:
             per = change["calls_per_changed_record"]
-            with_next = change["calls_per_changed_record_with_next_run"]
+            above = change.get("calls_above_idle_per_changed_record")
+            with_next = change.get(
+                "calls_above_idle_per_changed_record_with_next_run",
+                change["calls_per_changed_record_with_next_run"],
+            )
             wanted = f"{change['edits_per_side']} edits per side: ≤ 2 calls per changed record"
-            rows.append([wanted, f"{per} (with the next run: {with_next})", goal(per <= 2)])
+            measured = f"{per} in all; {above} above the idle run" if above is not None else per
+            met = goal((above if above is not None else per) <= 2)
+            rows.append([wanted, f"{measured} (with the next run: {with_next})", met])
     if "load" in results:
         for name, d in results["load"]["directions"].items():
             rows.append([f"{name}: ≥ 5 times the naive loader", d["target_vs_naive"],
@@ -44,16 +55,21 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
     return "## Against the goals of issue 9\n\n" + table(["goal", "measured", "met"], rows)
 
 
-def _idle_extras(result: dict[str, Any]) -> list[str]:
-
+def _idle_extras_by_route(result: dict[str, Any]) -> dict[str, int]:
+    """Calls of the idle run that are neither list requests nor sign-in, by route."""
     extras: dict[str, int] = {}
     for leg in result["idle_run"]["legs"].values():
         for side, calls in leg["calls"]["sides"].items():
             for route, n in calls["by_route"].items():
-                if route not in LIST_ROUTES[side]:
+                if route not in LIST_ROUTES[side] and route not in AUTH_ROUTES:
                     extras[f"{side} `{route}`"] = extras.get(f"{side} `{route}`", 0) + n
+    return extras
+
+
+def _idle_extras(result: dict[str, Any]) -> list[str]:
+    extras = _idle_extras_by_route(result)
     if not extras:
-        return ["The idle run made list requests only."]
+        return ["The idle run made list requests and SuperOffice sign-in calls only."]
     top = sorted(extras.items(), key=lambda item: -item[1])[:6]
     listed = "; ".join(f"{route}: {n}" for route, n in top)
     return [f"The idle run made {sum(extras.values())} calls besides list requests, "

@@ -90,19 +90,23 @@ class Crosswalk:
     # -- links -------------------------------------------------------------------------
 
     def find(self, entity: str, system: str, record_id: str) -> Link | None:
-        """The link holding this record, with all its members."""
+        """The link holding this record, with all its members (one query)."""
         members = store.link_members
+        holder = members.alias("holder")
+        query = (
+            sa.select(members)
+            .join(holder, holder.c.link_id == members.c.link_id)
+            .where(
+                holder.c.entity == entity,
+                holder.c.system == system,
+                holder.c.record_id == record_id,
+            )
+        )
         with self.engine.connect() as connection:
-            link_id = connection.execute(
-                sa.select(members.c.link_id).where(
-                    members.c.entity == entity,
-                    members.c.system == system,
-                    members.c.record_id == record_id,
-                )
-            ).scalar()
-            if link_id is None:
-                return None
-            return self._load(connection, entity, int(link_id))
+            rows = connection.execute(query).mappings().all()
+        if not rows:
+            return None
+        return Link(int(rows[0]["link_id"]), entity, {row["system"]: _member(row) for row in rows})
 
     def _load(self, connection: Connection, entity: str, link_id: int) -> Link:
         rows = connection.execute(
