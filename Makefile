@@ -16,8 +16,10 @@ $(BIN)/python:
 $(UV): | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
+# --compile-bytecode: plugins start about 2 s faster when nothing may write .pyc files
+# (PYTHONDONTWRITEBYTECODE), and every meltano run starts several of them.
 $(VENV)/.synced: uv.lock pyproject.toml */pyproject.toml | $(UV)
-	$(UV) sync --frozen --all-packages --inexact
+	$(UV) sync --frozen --all-packages --inexact --compile-bytecode
 	touch $@
 
 install: $(VENV)/.synced

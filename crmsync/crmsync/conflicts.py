@@ -60,7 +60,7 @@ class ConflictLog:
             for conflict in found
         ]
         if rows:
-            with self._engine.begin() as connection:
+            with store.transaction(self._engine) as connection:
                 connection.execute(store.conflicts.insert(), rows)
 
     def recent(

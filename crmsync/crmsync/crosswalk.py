@@ -66,6 +66,36 @@ def _member(row: Mapping[Any, Any]) -> Member:
     )
 
 
+def _find_link_query() -> sa.Select[Any]:
+    """Every member of the link holding (entity, system, record_id).
+
+    The hot statements are built once, at import: building a select per call (its alias,
+    its cache key) cost more CPU than running it on SQLite.
+    """
+    members = store.link_members
+    holder = members.alias("holder")
+    return (
+        sa.select(members)
+        .join(holder, holder.c.link_id == members.c.link_id)
+        .where(
+            holder.c.entity == sa.bindparam("entity"),
+            holder.c.system == sa.bindparam("system"),
+            holder.c.record_id == sa.bindparam("record_id"),
+        )
+    )
+
+
+_FIND_LINK = _find_link_query()
+_LOAD_LINK = sa.select(store.link_members).where(
+    store.link_members.c.link_id == sa.bindparam("link_id")
+)
+_INSERT_LINK = store.links.insert()
+_INSERT_MEMBER = store.link_members.insert()
+_CLOSE_INTENT = store.intents.delete().where(
+    store.intents.c.correlation_key == sa.bindparam("correlation_key")
+)
+
+
 class Crosswalk:
     """The store of links, intents, conflicts, quarantine and runs (SQLite or PostgreSQL)."""
 
@@ -91,27 +121,20 @@ class Crosswalk:
 
     def find(self, entity: str, system: str, record_id: str) -> Link | None:
         """The link holding this record, with all its members (one query)."""
-        members = store.link_members
-        holder = members.alias("holder")
-        query = (
-            sa.select(members)
-            .join(holder, holder.c.link_id == members.c.link_id)
-            .where(
-                holder.c.entity == entity,
-                holder.c.system == system,
-                holder.c.record_id == record_id,
-            )
-        )
         with self.engine.connect() as connection:
-            rows = connection.execute(query).mappings().all()
+            rows = (
+                connection.execute(
+                    _FIND_LINK, {"entity": entity, "system": system, "record_id": record_id}
+                )
+                .mappings()
+                .all()
+            )
         if not rows:
             return None
         return Link(int(rows[0]["link_id"]), entity, {row["system"]: _member(row) for row in rows})
 
     def _load(self, connection: Connection, entity: str, link_id: int) -> Link:
-        rows = connection.execute(
-            sa.select(store.link_members).where(store.link_members.c.link_id == link_id)
-        ).mappings()
+        rows = connection.execute(_LOAD_LINK, {"link_id": link_id}).mappings()
         return Link(link_id, entity, {row["system"]: _member(row) for row in rows})
 
     def translate(
@@ -143,35 +166,24 @@ class Crosswalk:
         create intent in the same transaction, so a committed link never leaves an open intent.
         """
         now = store.utcnow()
+        source_system, source_id, seen = source
+        members: list[dict[str, Any]] = [
+            {"system": source_system, "record_id": source_id, "seen_version": seen,
+             "base": None, "receipt_version": None},
+            {"system": destination[0], "record_id": destination[1], "seen_version": None,
+             "base": base, "receipt_version": receipt},
+        ]  # fmt: skip
         try:
-            with self.engine.begin() as connection:
+            with store.transaction(self.engine) as connection:
                 inserted = connection.execute(
-                    store.links.insert().values(entity=entity, run_id=run_id, created_at=now)
+                    _INSERT_LINK, {"entity": entity, "run_id": run_id, "created_at": now}
                 ).inserted_primary_key
                 link_id = int(inserted[0]) if inserted else 0
-                source_system, source_id, seen = source
-                rows: list[dict[str, Any]] = [
-                    {"system": source_system, "record_id": source_id, "seen_version": seen},
-                    {
-                        "system": destination[0],
-                        "record_id": destination[1],
-                        "base": base,
-                        "receipt_version": receipt,
-                    },
-                ]
-                for row in rows:
-                    connection.execute(
-                        store.link_members.insert().values(
-                            link_id=link_id, entity=entity, revision=0, updated_at=now, **row
-                        )
-                    )
+                common = {"link_id": link_id, "entity": entity, "revision": 0, "updated_at": now}
+                connection.execute(_INSERT_MEMBER, [{**common, **member} for member in members])
                 if closes_intent is not None:
-                    connection.execute(
-                        store.intents.delete().where(
-                            store.intents.c.correlation_key == closes_intent
-                        )
-                    )
-                return self._load(connection, entity, int(link_id))
+                    connection.execute(_CLOSE_INTENT, {"correlation_key": closes_intent})
+                return self._load(connection, entity, link_id)
         except IntegrityError:
             return None
 
@@ -189,7 +201,7 @@ class Crosswalk:
         """
         members = store.link_members
         now = store.utcnow()
-        with self.engine.begin() as connection:
+        with store.transaction(self.engine) as connection:
             moved = connection.execute(
                 members.update()
                 .where(members.c.id == destination.id, members.c.revision == destination.revision)
@@ -212,7 +224,7 @@ class Crosswalk:
 
     def unlink(self, link_id: int) -> None:
         """Forget a link (both members)."""
-        with self.engine.begin() as connection:
+        with store.transaction(self.engine) as connection:
             connection.execute(
                 store.link_members.delete().where(store.link_members.c.link_id == link_id)
             )
@@ -274,6 +286,10 @@ class Crosswalk:
     def release_intent(self, correlation_key: str) -> None:
         """Drop an intent whose create will not happen."""
         self.intents.release(correlation_key)
+
+    def open_intents(self, entity: str, source_system: str, source_ids: list[str]) -> set[str]:
+        """Which of these source records have an unfinished create (see `Intents.open_among`)."""
+        return self.intents.open_among(entity, source_system, source_ids)
 
     def open_intent(self, entity: str, source_system: str, source_id: str) -> str | None:
         """The correlation key of an unfinished create of this source record, if any."""

@@ -24,6 +24,9 @@ __all__ = ["INTENT_LEASE", "Intent", "Intents"]
 
 INTENT_LEASE = dt.timedelta(minutes=15)
 """An intent of a run that is still marked running is taken over only after this long."""
+_INSERT_INTENT = store.intents.insert()
+_CHUNK = 500
+"""Source ids per `IN (...)` (SQLite allows 32766 bound values; PostgreSQL many more)."""
 
 
 @dataclass(frozen=True)
@@ -53,17 +56,18 @@ class Intents:
         now = store.utcnow()
         key = uuid.uuid4().hex
         try:
-            with self.engine.begin() as connection:
+            with store.transaction(self.engine) as connection:
                 connection.execute(
-                    store.intents.insert().values(
-                        entity=entity,
-                        source_system=source_system,
-                        source_id=source_id,
-                        destination_system=destination_system,
-                        correlation_key=key,
-                        run_id=run_id,
-                        claimed_at=now,
-                    )
+                    _INSERT_INTENT,
+                    {
+                        "entity": entity,
+                        "source_system": source_system,
+                        "source_id": source_id,
+                        "destination_system": destination_system,
+                        "correlation_key": key,
+                        "run_id": run_id,
+                        "claimed_at": now,
+                    },
                 )
             return Intent(key, resumed=False)
         except IntegrityError:
@@ -88,7 +92,7 @@ class Intents:
                 runs.c.status == "running",
             )
         )
-        with self.engine.begin() as connection:
+        with store.transaction(self.engine) as connection:
             holder = connection.execute(query).first()
             if holder is None or holder.host != socket.gethostname() or holder.pid is None:
                 return
@@ -106,7 +110,7 @@ class Intents:
             & (intents.c.source_system == source_system)
             & (intents.c.source_id == source_id)
         )
-        with self.engine.begin() as connection:
+        with store.transaction(self.engine) as connection:
             taken = connection.execute(
                 intents.update()
                 .where(where)
@@ -124,10 +128,28 @@ class Intents:
 
     def release(self, correlation_key: str) -> None:
         """Drop an intent whose create will not happen (the destination rejected it)."""
-        with self.engine.begin() as connection:
+        with store.transaction(self.engine) as connection:
             connection.execute(
                 store.intents.delete().where(store.intents.c.correlation_key == correlation_key)
             )
+
+    def open_among(self, entity: str, source_system: str, source_ids: list[str]) -> set[str]:
+        """The source ids among `source_ids` with an unfinished create, a chunk per query."""
+        intents = store.intents
+        found: set[str] = set()
+        with self.engine.connect() as connection:
+            for start in range(0, len(source_ids), _CHUNK):
+                chunk = source_ids[start : start + _CHUNK]
+                found.update(
+                    connection.execute(
+                        sa.select(intents.c.source_id).where(
+                            intents.c.entity == entity,
+                            intents.c.source_system == source_system,
+                            intents.c.source_id.in_(chunk),
+                        )
+                    ).scalars()
+                )
+        return found
 
     def open(self, entity: str, source_system: str, source_id: str) -> str | None:
         """The correlation key of an unfinished create of this source record, if any."""

@@ -83,14 +83,14 @@ class Quarantine:
             "updated_at": now,
         }
         for _attempt in range(3):
-            with self._engine.begin() as connection:
+            with store.transaction(self._engine) as connection:
                 changed = connection.execute(
                     table.update().where(where).values(attempts=table.c.attempts + 1, **values)
                 ).rowcount
             if changed:
                 return
             try:
-                with self._engine.begin() as connection:
+                with store.transaction(self._engine) as connection:
                     connection.execute(
                         table.insert().values(
                             entity=entity,
@@ -109,7 +109,7 @@ class Quarantine:
     def resolve(self, entity: str, source: tuple[str, str], destination_system: str) -> None:
         """The record went through: forget its quarantine row, if any."""
         table = store.quarantine
-        with self._engine.begin() as connection:
+        with store.transaction(self._engine) as connection:
             connection.execute(
                 table.delete().where(
                     table.c.entity == entity,
@@ -174,7 +174,7 @@ class Quarantine:
     def request_retry(self, ids: Sequence[int]) -> int:
         """Mark rows to be retried by the next run of their target; returns how many matched."""
         table = store.quarantine
-        with self._engine.begin() as connection:
+        with store.transaction(self._engine) as connection:
             return int(
                 connection.execute(
                     table.update().where(table.c.id.in_(ids)).values(retry_requested=True)
@@ -184,5 +184,5 @@ class Quarantine:
     def drop(self, ids: Sequence[int]) -> int:
         """Forget rows for good (e.g. a held delete the operator refuses)."""
         table = store.quarantine
-        with self._engine.begin() as connection:
+        with store.transaction(self._engine) as connection:
             return int(connection.execute(table.delete().where(table.c.id.in_(ids))).rowcount)

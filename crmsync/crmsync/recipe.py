@@ -261,10 +261,13 @@ class Recipe:
 
     # -- unlinked: open intent, match keys, create -------------------------------------
 
-    def apply_unlinked(self, spec: EntitySpec, record: Incoming) -> Outcome:
-        """Find the partner record (interrupted create, then match keys), else create it."""
-        resumed = self.effects.crosswalk.open_intent(spec.name, record.system, record.id)
-        if resumed is None:
+    def apply_unlinked(self, spec: EntitySpec, record: Incoming, *, interrupted: bool) -> Outcome:
+        """Find the partner record (interrupted create, then match keys), else create it.
+
+        `interrupted`: an earlier run left an open create intent for this record (the
+        Synchronizer looks them up for a whole batch at once).
+        """
+        if not interrupted:
             found = self._match(spec, record)
             if isinstance(found, Ambiguous):
                 return self.reject(spec, record, found.reason, kind="ambiguous")

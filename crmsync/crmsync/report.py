@@ -102,7 +102,7 @@ class RunLog:
 
     def start(self, leg: str, destination_system: str, dry_run: bool) -> int:
         """Record a run as running; returns its id."""
-        with self._engine.begin() as connection:
+        with store.transaction(self._engine) as connection:
             inserted = connection.execute(
                 store.runs.insert().values(
                     leg=leg,
@@ -122,7 +122,7 @@ class RunLog:
         self, run_id: int, status: str, report: Mapping[str, Any], plan: Mapping[str, Any] | None
     ) -> None:
         """Store the report (and plan) and mark the run ended."""
-        with self._engine.begin() as connection:
+        with store.transaction(self._engine) as connection:
             connection.execute(
                 store.runs.update()
                 .where(store.runs.c.id == run_id)

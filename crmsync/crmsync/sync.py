@@ -88,8 +88,9 @@ class Synchronizer:
                 outcomes.append(outcome)
                 continue
             work.append((record, link, ours.get(outcome.destination_id or "")))
+        interrupted = self._interrupted(spec, [record for record, link, _ in work if link is None])
         futures = [
-            self._pool.submit(self._apply_in_order, spec, group)
+            self._pool.submit(self._apply_in_order, spec, group, interrupted)
             for group in same_match_keys(spec, work, lambda item: item[0])
         ]
         failure: SystemicError | None = None
@@ -130,18 +131,41 @@ class Synchronizer:
                     )
             return {}
 
+    def _interrupted(self, spec: EntitySpec, unlinked: list[Incoming]) -> set[tuple[str, str]]:
+        """The unlinked records an earlier run began to create (open intents), in one query
+        per source system instead of one per record."""
+        systems: dict[str, list[str]] = {}
+        for record in unlinked:
+            systems.setdefault(record.system, []).append(record.id)
+        return {
+            (system, source_id)
+            for system, ids in systems.items()
+            for source_id in self.crosswalk.open_intents(spec.name, system, ids)
+        }
+
     def _apply_in_order(
-        self, spec: EntitySpec, group: list[tuple[Incoming, Link | None, Ours | None]]
+        self,
+        spec: EntitySpec,
+        group: list[tuple[Incoming, Link | None, Ours | None]],
+        interrupted: set[tuple[str, str]],
     ) -> list[Outcome]:
-        return [self._apply(spec, record, link, ours) for record, link, ours in group]
+        return [
+            self._apply(spec, record, link, ours, record.key in interrupted)
+            for record, link, ours in group
+        ]
 
     def _apply(
-        self, spec: EntitySpec, record: Incoming, link: Link | None, ours: Ours | None
+        self,
+        spec: EntitySpec,
+        record: Incoming,
+        link: Link | None,
+        ours: Ours | None,
+        interrupted: bool,
     ) -> Outcome:
         try:
             if link is not None:
                 return self.recipe.apply_linked(spec, record, link, ours)
-            return self.recipe.apply_unlinked(spec, record)
+            return self.recipe.apply_unlinked(spec, record, interrupted=interrupted)
         except SystemicError:
             raise
         except RecordRejectedError as error:
