@@ -66,7 +66,12 @@ class SystemicError(DestinationError):
 
 
 class Destination(Protocol):
-    """A CRM that crmsync writes into. Methods must be thread-safe."""
+    """A CRM that crmsync writes into. Methods must be thread-safe.
+
+    Optional: `prime(entity, key, values)`, which reads the match candidates of a whole
+    batch's normalised key values at once, so that this batch's `match` calls need no
+    request (see `crmsync.priming`); the sink calls it, when present, before each batch.
+    """
 
     system: str
     """The side's name, as in the `_source_system` of records coming *from* it.

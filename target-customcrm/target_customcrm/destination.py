@@ -16,6 +16,7 @@ from typing import Any
 
 from crmsync.destination import Ours, RecordRejectedError
 from crmsync.normalise import normalise_key
+from crmsync.priming import PrimedMatches
 from customcrm_client import MAX_PAGE_SIZE, CustomcrmClient, CustomcrmRejectedError
 
 from target_customcrm.errors import as_crmsync_errors
@@ -37,8 +38,6 @@ crmsync normaliser that spells the values crmsync asks `match` for."""
 LINES = "quote-lines"
 """The cross-quote line feed: lines by id, by external id, deleted ones included."""
 
-Primed = dict[tuple[str, str, str], list[dict[str, Any]]]
-
 
 class CustomcrmDestination:
     """Customcrm as a crmsync destination."""
@@ -49,7 +48,7 @@ class CustomcrmDestination:
         self.client = client
         self._lock = threading.Lock()
         self._names: dict[str, list[str]] | None = None
-        self._primed: Primed = {}
+        self.primed = PrimedMatches(MATCH_FILTERS)
 
     # Reads -----------------------------------------------------------------------------------
 
@@ -66,10 +65,9 @@ class CustomcrmDestination:
         A value primed for this batch is answered from the primed read, once.
         """
         if (entity, key) in MATCH_FILTERS:
-            with self._lock:
-                primed = self._primed.pop((entity, key, value), None)
+            primed = self.primed.take(entity, key, value)
             if primed is not None:
-                return [ours_from(entity, record) for record in primed]
+                return primed
             params = {key: value, "include_deleted": "false"}
             records = self.client.list_all(self._stream(entity), params)
             return [ours_from(entity, record) for record in records]
@@ -93,21 +91,13 @@ class CustomcrmDestination:
         Primed answers are dropped at the next batch of the entity and when a write of this
         run gives a record one of those keys, so `match` never answers from a stale read.
         """
-        normaliser = MATCH_FILTERS.get((entity, key))
-        if normaliser is None or not values:
+        if not self.primed.can_prime(entity, key) or not values:
             return
         try:
             records = self.client.read_matching(self._stream(entity), key, values)
         except CustomcrmRejectedError:
             return  # e.g. a key too long to filter on: each record's own `match` says why
-        primed: Primed = {(entity, key, value): [] for value in values}
-        for record in records:
-            found = (entity, key, normalise_key(normaliser, record.get(key)) or "")
-            if found in primed:
-                primed[found].append(record)
-        with self._lock:
-            kept = {k: v for k, v in self._primed.items() if k[0] != entity}
-            self._primed = {**kept, **primed}
+        self.primed.keep(entity, key, values, [ours_from(entity, record) for record in records])
 
     # Writes ----------------------------------------------------------------------------------
 
@@ -168,11 +158,8 @@ class CustomcrmDestination:
     def _remember(self, entity: str, record: Mapping[str, Any]) -> None:
         """Keep this run's indexes true after a write: the name index learns the company,
         and a primed match answer for any key the record now has is dropped."""
+        self.primed.forget(entity, record)
         with self._lock:
-            for (filtered, key), normaliser in MATCH_FILTERS.items():
-                if filtered == entity:
-                    value = normalise_key(normaliser, record.get(key))
-                    self._primed.pop((entity, key, value or ""), None)
             if entity == "company" and self._names is not None:
                 name = normalise_key("name", record.get("name"))
                 if name:

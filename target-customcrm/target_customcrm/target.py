@@ -13,7 +13,6 @@ from singer_sdk import typing as th
 
 from target_customcrm.destination import CustomcrmDestination
 from target_customcrm.payloads import in_customcrm_terms
-from target_customcrm.sinks import CustomcrmSink
 from target_customcrm.specs import ENTITY_SPECS
 
 if sys.version_info >= (3, 12):
@@ -34,7 +33,6 @@ class TargetCustomcrm(SyncTarget):
     name = "target-customcrm"
     config_jsonschema = th.PropertiesList(*CONNECTION_SETTINGS.wrapped.values()).to_dict()
     entity_specs: t.ClassVar[dict[str, EntitySpec]] = ENTITY_SPECS
-    default_sink_class = CustomcrmSink
     deleted_field = "deleted_at"
     read_only_fields = (
         "version",

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from crmsync.destination import Ours, RecordRejectedError, StaleVersionError, SystemicError
+from crmsync.priming import PrimedMatches
 from superoffice_client import (
     ApiError,
     AuthenticationError,
@@ -31,7 +32,14 @@ from superoffice_client import (
 from superoffice_client.archive_rows import read_rows
 
 from target_superoffice.correlation import CorrelationKeys, ForeignKeys
-from target_superoffice.entities import RESOURCES, Blanks, as_ours, find_candidates
+from target_superoffice.entities import (
+    PRIMED_KEYS,
+    RESOURCES,
+    Blanks,
+    as_ours,
+    find_candidates,
+    find_candidates_of_many,
+)
 from target_superoffice.payloads import UnknownCountryError
 from target_superoffice.quotes import QuoteChain
 
@@ -86,6 +94,7 @@ class SuperOfficeDestination:
         foreign = ForeignKeys(client, foreign_app, foreign_device, device_identifier)
         self.keys = CorrelationKeys(client, foreign, correlation_field)
         self.concurrency = max(1, concurrency)
+        self.primed = PrimedMatches(PRIMED_KEYS)
         self._resumed_sales: dict[str, int] = {}
         """Correlation key -> the Sale an interrupted quote create left (find_by_correlation)."""
         self._lock = threading.Lock()
@@ -130,8 +139,21 @@ class SuperOfficeDestination:
         resource = RESOURCES.get(entity)
         if resource is None:
             return []  # quotes and lines are never matched, only linked by creation
+        primed = self.primed.take(entity, key, value)
+        if primed is not None:
+            return primed
         with translated_errors():
             return find_candidates(self.client, resource, key, value)
+
+    def prime(self, entity: str, key: str, values: Sequence[str]) -> None:
+        """Read a whole batch's match candidates (one archive query per 40 values), so this
+        batch's `match` calls cost no request; a write of this run drops what it outdates."""
+        resource = RESOURCES.get(entity)
+        if resource is None or not self.primed.can_prime(entity, key) or not values:
+            return
+        with translated_errors():
+            found = find_candidates_of_many(self.client, resource, key, values)
+        self.primed.keep(entity, key, values, found)
 
     def find_by_correlation(self, entity: str, correlation_key: str) -> Ours | None:
         """The record an interrupted create made. A quote is never returned: its key is on its
@@ -171,6 +193,7 @@ class SuperOfficeDestination:
         """One POST (plus the key's own call where it cannot travel inside the POST)."""
         with translated_errors():
             created = self._create(entity, values, correlation_key)
+        self.primed.forget(entity, created.values)
         return _with_key(created, correlation_key)
 
     def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:
@@ -179,7 +202,9 @@ class SuperOfficeDestination:
                 return self.quotes.update_quote(ours, changes)
             if entity == "quote_line":
                 return self.quotes.update_line(ours, changes)
-            return RESOURCES[entity].update(self.client, ours, changes)
+            updated = RESOURCES[entity].update(self.client, ours, changes)
+        self.primed.forget(entity, updated.values)
+        return updated
 
     def delete(self, entity: str, ours: Ours) -> None:
         with translated_errors():

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Any
@@ -33,7 +33,7 @@ from superoffice_client import NotFoundError, SuperOfficeClient, rows
 from superoffice_client.archive_rows import COLUMNS, UnknownCountryError, archive_row, entity_row
 from superoffice_client.feed import parse_moment
 from superoffice_client.patch import merge_patch
-from superoffice_client.query import ArchiveQuery, contains, equals, one_of
+from superoffice_client.query import ArchiveQuery, any_of, contains, equals, one_of
 
 from target_superoffice import payloads
 
@@ -162,14 +162,15 @@ class Resource:
 
 def _archive_rows(client: SuperOfficeClient, resource: Resource, restriction: str) -> list[Row]:
     """Whole rows of the records matching `restriction`, from the archive query itself."""
-    query = ArchiveQuery(select=COLUMNS[resource.stream], filter=restriction, top=50)
+    query = ArchiveQuery(select=COLUMNS[resource.stream], filter=restriction, top=200)
     found: list[Row] = []
-    for row in client.archive_page(resource.path, query):
-        try:
-            found.append(archive_row(resource.stream, row))
-        except UnknownCountryError:  # a country the archive shows only by id: read the entity
-            read = entity_row(client, resource.stream, int(row[resource.spec.id_column]))
-            found.extend([read] if read is not None else [])
+    for page in client.archive(resource.path, query):
+        for row in page:
+            try:
+                found.append(archive_row(resource.stream, row))
+            except UnknownCountryError:  # a country the archive shows only by id: the entity
+                read = entity_row(client, resource.stream, int(row[resource.spec.id_column]))
+                found.extend([read] if read is not None else [])
     return found
 
 
@@ -250,6 +251,34 @@ PRODUCTS = ProductResource(
 )
 
 RESOURCES: dict[str, Resource] = {"company": COMPANIES, "person": PERSONS, "product": PRODUCTS}
+
+
+PRIMED_KEYS = {
+    ("company", "orgnr"): "digits",
+    ("company", "name"): "name",
+    ("person", "email"): "email",
+    ("product", "code"): "code",
+}
+"""The match keys read for a whole batch at once, with crmsync's normaliser of each."""
+VALUES_PER_QUERY = 40
+"""Match-key values `or`-ed into one archive filter (keeps the URL well under 8 KB)."""
+
+
+def find_candidates_of_many(
+    client: SuperOfficeClient, resource: Resource, key: str, values: Sequence[str]
+) -> list[Ours]:
+    """Candidate records for many values of one match key: one archive query per
+    `VALUES_PER_QUERY` values (`(k eq 'a') or (k eq 'b')`); loose, crmsync re-checks each."""
+    restriction = resource.search.get(key)
+    wanted = [value for value in values if value]
+    if restriction is None:
+        return []
+    found: list[Ours] = []
+    for start in range(0, len(wanted), VALUES_PER_QUERY):
+        chunk = wanted[start : start + VALUES_PER_QUERY]
+        either = any_of(*(restriction(value) for value in chunk))
+        found += [as_ours(row, resource.spec) for row in _archive_rows(client, resource, either)]
+    return found
 
 
 def find_candidates(

@@ -318,3 +318,41 @@ def test_a_new_run_reads_quotes_and_lines_after_one_sale_archive_request(
         "POST Agents/Quote/GetQuoteLine": 1,
         "GET Product": 1,  # the line's product by its ERP key, once per run
     }
+
+
+def test_a_batch_reads_its_match_candidates_together_and_still_matches_existing_records(
+    empty_tenant: RunningSandbox, plugin_config: Config
+) -> None:
+    meta = {"_source_system": "customcrm", "_source_version": V2}
+    companies = [
+        {**meta, "_source_id": f"cus_{n}", "name": f"Fjord {n} AS", "orgnr": f"91234{n:04d}"}
+        for n in range(8)
+    ]
+    persons = [
+        {**meta, "_source_id": f"con_{n}", "firstname": f"P{n}", "email": f"p{n}@fjord.no",
+         "contactId": f"cus_{n}"}
+        for n in range(8)
+    ]  # fmt: skip
+    client = connect(plugin_config(empty_tenant))  # a user made company 0 and person 0 by hand
+    blanks = Blanks(client)
+    company = client.request(
+        "POST",
+        "Contact",
+        json={**blanks.get("Contact"), "Name": "Fjord 0 AS", "OrgNr": "912340000"},
+    ).json()
+    person = {**blanks.get("Person"), "Firstname": "P0", "Emails": [{"Value": "p0@fjord.no"}]}
+    person["Contact"] = {"ContactId": company["ContactId"]}
+    by_hand = client.request("POST", "Person", json=person).json()
+    empty_tenant.clear_requests()
+    target = TargetSuperOffice(config=plugin_config(empty_tenant, source_system="customcrm"))
+
+    target.listen(file_input=_singer(*_stream("contacts", companies), *_stream("persons", persons)))
+
+    calls = _api_calls(empty_tenant)
+    assert calls["GET Contact"] == 2  # one read per match key (org number, name) for 8 companies
+    assert calls["GET Person"] == 1  # one read of 8 e-mails
+    assert (calls["POST Contact"], calls["POST Person"]) == (7, 7)  # the first one was matched
+    report = target.synchronizer.report.as_dict()["entities"]
+    assert (report["company"]["created"], report["person"]["created"]) == (7, 7)
+    persons_now = {p["Firstname"]: p["_id"] for p in empty_tenant.records("persons")}
+    assert len(persons_now) == 8 and persons_now["P0"] == by_hand["PersonId"]
