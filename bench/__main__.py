@@ -59,6 +59,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="latency the sandboxes add to every request during the load",
     )
     parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        help="the targets' max_concurrency during the load, and the raw client's threads "
+        "(4: the targets' default)",
+    )
+    parser.add_argument(
         "--memory-records",
         default="2000,10000",
         help=f"records per plugin run for peak RSS (full size: {FULL['memory_records']})",
@@ -106,7 +113,9 @@ def _run(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     if name == "load":
         from bench.load import measure_load
 
-        return measure_load(workdir / "load", args.load_companies, args.latency_ms)
+        return measure_load(
+            workdir / "load", args.load_companies, args.latency_ms, args.concurrency
+        )
     if name == "memory":
         from bench.memory import measure_memory
 

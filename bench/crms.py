@@ -28,6 +28,8 @@ BIN = ROOT / ".venv" / "bin"
 TENANT = "Cust12345"
 TOKEN = "sandbox-token"  # noqa: S105 - the documented token of the local emulators
 SEED_VALUE = 7
+CORRELATION_FIELD = "SuperOffice:1"
+"""As in meltano.yml's `sandbox` environment: the key travels inside the create."""
 MELTANO_DIR = ROOT / "var" / "bench" / ".meltano"
 """The benchmark's own Meltano folder (plugins, catalogs): `meltano run`s of tests in the
 same checkout rewrite the shared `.meltano/run/<plugin>/` catalog files while they run."""
@@ -121,6 +123,8 @@ class Plugins:
     customcrm: Sandbox
     superoffice: Sandbox
     workdir: Path
+    max_concurrency: int | None = None
+    """The targets' `max_concurrency` (None: their default)."""
 
     @property
     def crosswalk_url(self) -> str:
@@ -151,8 +155,11 @@ class Plugins:
                 **self._superoffice(),
                 **crosswalk,
                 "source_system": "customcrm",
+                "correlation_field": CORRELATION_FIELD,
             },
         }.get(plugin) or _mapping(plugin)
+        if plugin.startswith("target-") and self.max_concurrency is not None:
+            settings["max_concurrency"] = self.max_concurrency
         path = self.workdir / f"{plugin}.json"
         path.write_text(json.dumps(settings))
         return path

@@ -90,7 +90,7 @@ def _cost(result: dict[str, Any]) -> str:
     ] if part)  # fmt: skip
 
 
-def _load(result: dict[str, Any]) -> str:
+def _load(result: dict[str, Any], title: str = "## 3. Initial load throughput") -> str:
     rows = []
     for name, d in result["directions"].items():
         for loader in d["loaders"]:
@@ -105,7 +105,7 @@ def _load(result: dict[str, Any]) -> str:
         for name, d in result["directions"].items()
     ]  # fmt: skip
     return "\n\n".join(part for part in [
-        "## 3. Initial load throughput",
+        title,
         _machine(result),
         f"Source seeded with {result['companies_seeded_in_source']} companies (the issue's "
         "full size is 10k customers, 30k contacts, 2k products, 3k quotes: "
@@ -113,7 +113,7 @@ def _load(result: dict[str, Any]) -> str:
         f"both sandboxes add {result['latency_ms']} ms to every request. The real target "
         "(process start included) loads the mapped Singer file; the naive loader (one request "
         "per record, sequential) and the raw concurrent client "
-        f"({result['max_concurrency']} threads, the targets' default `max_concurrency`) then "
+        f"({result['max_concurrency']} threads, as the targets' `max_concurrency`) then "
         "create the same records, read back from what the target made, into the emptied "
         "destination. Toward SuperOffice only companies, persons and products are compared "
         "(a raw quote is a chain of agent calls the comparison loaders do not make).",
@@ -243,6 +243,11 @@ def render(results_dir: Path, page: Path) -> None:
                    "measured_at": more["machine"]["measured_at"]}
             )  # fmt: skip
     parts += [summary(results), findings(results)]
+    extra_loads = {stem: results.pop(stem) for stem in list(results) if stem.startswith("load_")}
     parts += [SECTIONS[name](results[name]) for name in SECTIONS if name in results]
+    for load in extra_loads.values():
+        # A supplementary load at another concurrency (e.g. `load_8.json`, `--concurrency 8`).
+        title = f"## 3b. Initial load throughput at max_concurrency {load['max_concurrency']}"
+        parts.append(_load(load, title))
     page.write_text("\n\n".join(parts) + "\n")
     _plot(results, page.with_suffix(".png"))

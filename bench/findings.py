@@ -43,16 +43,22 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
             measured = f"{per} in all; {above} above the idle run" if above is not None else per
             met = goal((above if above is not None else per) <= 2)
             rows.append([wanted, f"{measured} (with the next run: {with_next})", met])
-    if "load" in results:
-        for name, d in results["load"]["directions"].items():
-            rows.append([f"{name}: ≥ 5 times the naive loader", d["target_vs_naive"],
+    for load in _loads(results):
+        at = f" (max_concurrency {load['max_concurrency']})"
+        for name, d in load["directions"].items():
+            rows.append([f"{name}{at}: ≥ 5 times the naive loader", d["target_vs_naive"],
                          goal(d["target_vs_naive"] >= 5)])  # fmt: skip
-            rows.append([f"{name}: ≥ 80% of raw capacity", f"{d['target_vs_raw']:.0%}",
+            rows.append([f"{name}{at}: ≥ 80% of raw capacity", f"{d['target_vs_raw']:.0%}",
                          goal(d["target_vs_raw"] >= 0.8)])  # fmt: skip
     if "memory" in results:
         peak = max(p["peak_rss_mb"] for r in results["memory"]["runs"] for p in r["processes"])
         rows.append(["peak RSS of every plugin ≤ 200 MB", f"largest {peak} MB", goal(peak <= 200)])
     return "## Against the goals of issue 9\n\n" + table(["goal", "measured", "met"], rows)
+
+
+def _loads(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The load results: the main one, then any supplementary `load_*` (other concurrency)."""
+    return [results[stem] for stem in sorted(results) if stem == "load" or stem.startswith("load_")]
 
 
 def _idle_extras_by_route(result: dict[str, Any]) -> dict[str, int]:
@@ -81,12 +87,13 @@ def findings(results: dict[str, dict[str, Any]]) -> str:
     lines: list[str] = []
     if "cost" in results:
         lines += _idle_extras(results["cost"])
-    if "load" in results:
-        for name, d in results["load"]["directions"].items():
+    for load in _loads(results):
+        for name, d in load["directions"].items():
             target = d["loaders"][0]
             per = round(target["requests"] / max(target["records"], 1), 1)
             lines.append(
-                f"{name}: the target made {per} requests per record ({target['requests']} for "
+                f"{name} at max_concurrency {load['max_concurrency']}: the target made {per} "
+                f"requests per record ({target['requests']} for "
                 f"{target['records']}; the raw client makes 1) and reached "
                 f"{d['target_records_per_second_after_startup']} records/s after its "
                 f"{d['target_startup_seconds']} s start-up, against "

@@ -22,7 +22,7 @@ __all__ = ["MAX_CONCURRENCY", "measure_load"]
 
 MAX_CONCURRENCY = 4
 """Both targets' `max_concurrency` default (crmsync and superoffice-client); the raw client
-uses the same."""
+uses the same (`--concurrency` sets both)."""
 
 DIRECTIONS: dict[str, dict[str, Any]] = {
     "superoffice->customcrm": {
@@ -75,7 +75,9 @@ def _rates(name: str, seconds: float, records: int, calls: dict[str, Any]) -> di
     }
 
 
-def _direction(plugins: Plugins, name: str, companies: int, latency_ms: int) -> dict[str, Any]:
+def _direction(
+    plugins: Plugins, name: str, companies: int, latency_ms: int, concurrency: int
+) -> dict[str, Any]:
     direction = DIRECTIONS[name]
     source_name, destination_name = name.split("->")
     source: Sandbox = getattr(plugins, source_name)
@@ -96,7 +98,7 @@ def _direction(plugins: Plugins, name: str, companies: int, latency_ms: int) -> 
     made = sum(len(level) for level in creates)
     loaders = {
         "naive": lambda: naive(destination, creates),
-        "raw_concurrent": lambda: concurrent(destination, creates, MAX_CONCURRENCY),
+        "raw_concurrent": lambda: concurrent(destination, creates, concurrency),
     }
     for loader, load in loaders.items():
         results.append(_rates(loader, *_timed(destination, latency_ms, load)))
@@ -119,15 +121,20 @@ def _direction(plugins: Plugins, name: str, companies: int, latency_ms: int) -> 
     }
 
 
-def measure_load(workdir: Path, companies: int, latency_ms: int) -> dict[str, Any]:
-    """Both directions, each from `companies` seeded companies into an empty destination."""
+def measure_load(
+    workdir: Path, companies: int, latency_ms: int, concurrency: int = MAX_CONCURRENCY
+) -> dict[str, Any]:
+    """Both directions, each from `companies` seeded companies into an empty destination,
+    the targets and the raw client `concurrency` requests at a time."""
     with two_crms(workdir, 0) as crms:
+        crms.plugins.max_concurrency = concurrency
         directions = {
-            name: _direction(crms.plugins, name, companies, latency_ms) for name in DIRECTIONS
+            name: _direction(crms.plugins, name, companies, latency_ms, concurrency)
+            for name in DIRECTIONS
         }
     return {
         "companies_seeded_in_source": companies,
         "latency_ms": latency_ms,
-        "max_concurrency": MAX_CONCURRENCY,
+        "max_concurrency": concurrency,
         "directions": directions,
     }
