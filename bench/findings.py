@@ -99,6 +99,14 @@ def findings(results: dict[str, dict[str, Any]]) -> str:
                 f"{d['target_startup_seconds']} s start-up, against "
                 f"{d['loaders'][2]['records_per_second']} records/s raw."
             )
+            naive, raw = (d["loaders"][i]["records_per_second"] for i in (1, 2))
+            if raw / naive < 5:
+                lines.append(
+                    f"{name} at max_concurrency {load['max_concurrency']}: the raw client "
+                    f"itself reaches {raw / naive:.1f} times the naive loader, so 5 times "
+                    "needs more requests in flight or fewer requests than records (a bulk "
+                    "create)."
+                )
     if "memory" in results:
         peaks: dict[str, list[tuple[int, float]]] = {}
         for run in results["memory"]["runs"]:
