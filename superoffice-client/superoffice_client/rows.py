@@ -24,12 +24,14 @@ __all__ = [
     "contact_row",
     "first_value",
     "iso_timestamp",
+    "number",
     "person_row",
     "product_row",
     "quote_alternative_row",
     "quote_line_row",
     "ref_id",
     "schema",
+    "text",
 ]
 
 Entity = Mapping[str, Any]
@@ -122,8 +124,8 @@ STREAMS: dict[str, RowSpec] = {
 @cache
 def schema(stream: str) -> dict[str, Any]:
     """The JSON schema of a stream's rows (`superoffice_client/schemas/<stream>.json`)."""
-    text = (resources.files("superoffice_client") / "schemas" / f"{stream}.json").read_text()
-    loaded: dict[str, Any] = json.loads(text)
+    source = (resources.files("superoffice_client") / "schemas" / f"{stream}.json").read_text()
+    loaded: dict[str, Any] = json.loads(source)
     return loaded
 
 
@@ -166,11 +168,13 @@ def ref_id(ref: Any, key: str) -> int | None:
     return None
 
 
-def _text(value: Any) -> str | None:
+def text(value: Any) -> str | None:
+    """A string column: empty means none."""
     return None if value in (None, "") else str(value)
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
+    """A number column: empty means none."""
     if value in (None, ""):
         return None
     return float(value)
@@ -181,10 +185,10 @@ def _postal(entity: Entity) -> dict[str, Any]:
     postal = address.get("Postal") or {} if isinstance(address, Mapping) else {}
     country = entity.get("Country") or {}
     return {
-        "address": _text(postal.get("Address1")),
-        "zipcode": _text(postal.get("Zipcode")),
-        "city": _text(postal.get("City")),
-        "country": _text(country.get("TwoLetterISOCountry"))
+        "address": text(postal.get("Address1")),
+        "zipcode": text(postal.get("Zipcode")),
+        "city": text(postal.get("City")),
+        "country": text(country.get("TwoLetterISOCountry"))
         if isinstance(country, Mapping)
         else None,
     }
@@ -195,9 +199,9 @@ def person_row(entity: Entity) -> dict[str, Any]:
     return {
         "personId": int(entity["PersonId"]),
         "contactId": ref_id(entity.get("Contact"), "ContactId"),
-        "firstname": _text(entity.get("Firstname")),
-        "lastname": _text(entity.get("Lastname")),
-        "title": _text(entity.get("Title")),
+        "firstname": text(entity.get("Firstname")),
+        "lastname": text(entity.get("Lastname")),
+        "title": text(entity.get("Title")),
         "email": first_value(entity.get("Emails")),
         "phone": first_value(entity.get("OfficePhones")),
         "mobile": first_value(entity.get("MobilePhones")),
@@ -212,9 +216,9 @@ def contact_row(entity: Entity) -> dict[str, Any]:
     """A `contacts` (companies) row from a ContactEntity."""
     return {
         "contactId": int(entity["ContactId"]),
-        "name": _text(entity.get("Name")),
-        "department": _text(entity.get("Department")),
-        "orgnr": _text(entity.get("OrgNr")),
+        "name": text(entity.get("Name")),
+        "department": text(entity.get("Department")),
+        "orgnr": text(entity.get("OrgNr")),
         "email": first_value(entity.get("Emails")),
         "phone": first_value(entity.get("Phones")),
         "url": first_value(entity.get("Urls")),
@@ -230,14 +234,14 @@ def product_row(entity: Entity, updated: Any) -> dict[str, Any]:
     (the carrier has no timestamp of its own)."""
     return {
         "productId": int(entity["ProductId"]),
-        "code": _text(entity.get("Code")),
-        "erpProductKey": _text(entity.get("ERPProductKey")),
-        "name": _text(entity.get("Name")),
-        "description": _text(entity.get("Description")),
-        "listPrice": _number(entity.get("UnitListPrice")),
-        "cost": _number(entity.get("UnitCost")),
-        "vat": _number(entity.get("VAT")),
-        "unit": _text(entity.get("QuantityUnit")),
+        "code": text(entity.get("Code")),
+        "erpProductKey": text(entity.get("ERPProductKey")),
+        "name": text(entity.get("Name")),
+        "description": text(entity.get("Description")),
+        "listPrice": number(entity.get("UnitListPrice")),
+        "cost": number(entity.get("UnitCost")),
+        "vat": number(entity.get("VAT")),
+        "unit": text(entity.get("QuantityUnit")),
         "inAssortment": bool(entity.get("InAssortment", True)),
         "updatedDate": iso_timestamp(updated),
         "deleted": False,
@@ -257,16 +261,16 @@ def quote_alternative_row(
         "saleId": int(sale["SaleId"]),
         "contactId": ref_id(sale.get("Contact"), "ContactId"),
         "personId": ref_id(sale.get("Person"), "PersonId"),
-        "heading": _text(sale.get("Heading")),
-        "name": _text(alternative.get("Name")),
-        "description": _text(alternative.get("Description")),
-        "state": _text(version.get("State")),
-        "currency": _text(currency.get("Value")) if isinstance(currency, Mapping) else None,
+        "heading": text(sale.get("Heading")),
+        "name": text(alternative.get("Name")),
+        "description": text(alternative.get("Description")),
+        "state": text(version.get("State")),
+        "currency": text(currency.get("Value")) if isinstance(currency, Mapping) else None,
         "saleDate": iso_date(sale.get("Saledate")),
         "expirationDate": iso_date(version.get("ExpirationDate")),
-        "discountPercent": _number(alternative.get("DiscountPercent")),
-        "subTotal": _number(alternative.get("SubTotal")),
-        "totalPrice": _number(alternative.get("TotalPrice")),
+        "discountPercent": number(alternative.get("DiscountPercent")),
+        "subTotal": number(alternative.get("SubTotal")),
+        "totalPrice": number(alternative.get("TotalPrice")),
         "updatedDate": iso_timestamp(sale.get("UpdatedDate")),
         "deleted": False,
     }
@@ -279,13 +283,13 @@ def quote_line_row(line: Entity, product_id: int | None, sale_updated: Any) -> d
         "quoteLineId": int(line["QuoteLineId"]),
         "quoteAlternativeId": int(line["QuoteAlternativeId"]),
         "productId": product_id,
-        "erpProductKey": _text(line.get("ERPProductKey")),
-        "name": _text(line.get("Name")),
-        "description": _text(line.get("Description")),
-        "quantity": _number(line.get("Quantity")),
-        "unitListPrice": _number(line.get("UnitListPrice")),
-        "discountPercent": _number(line.get("DiscountPercent")),
-        "totalPrice": _number(line.get("TotalPrice")),
+        "erpProductKey": text(line.get("ERPProductKey")),
+        "name": text(line.get("Name")),
+        "description": text(line.get("Description")),
+        "quantity": number(line.get("Quantity")),
+        "unitListPrice": number(line.get("UnitListPrice")),
+        "discountPercent": number(line.get("DiscountPercent")),
+        "totalPrice": number(line.get("TotalPrice")),
         "rank": int(line["Rank"]) if line.get("Rank") not in (None, "") else None,
         "updatedDate": iso_timestamp(sale_updated),
         "deleted": False,
