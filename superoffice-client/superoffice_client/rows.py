@@ -99,6 +99,8 @@ STREAMS: dict[str, RowSpec] = {
                 "saleDate",
                 "expirationDate",
                 "discountPercent",
+                "state",
+                "currency",
             ),
         ),
         RowSpec(

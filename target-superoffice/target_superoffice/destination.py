@@ -40,7 +40,7 @@ from target_superoffice.entities import (
     find_candidates,
     find_candidates_of_many,
 )
-from target_superoffice.payloads import UnknownCountryError
+from target_superoffice.payloads import UnknownListValueError
 from target_superoffice.quotes import QuoteChain
 
 __all__ = ["ForeignKeys", "SuperOfficeDestination", "translated_errors"]
@@ -69,7 +69,7 @@ def translated_errors() -> Iterator[None]:
         raise RecordRejectedError(
             f"{error.error_type}: {error.message}", status=error.status
         ) from error
-    except UnknownCountryError as error:
+    except UnknownListValueError as error:
         raise RecordRejectedError(str(error)) from error
 
 

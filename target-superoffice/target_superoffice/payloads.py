@@ -35,7 +35,11 @@ COUNTRY_IDS: dict[str, int] = {
 Entity = dict[str, Any]
 
 
-class UnknownCountryError(ValueError):
+class UnknownListValueError(ValueError):
+    """A value the tenant's list (countries, currencies) does not hold: the record is refused."""
+
+
+class UnknownCountryError(UnknownListValueError):
     """A country code the tenant's country list does not hold."""
 
 
@@ -150,9 +154,23 @@ def product_payload(current: Mapping[str, Any], changes: Mapping[str, Any]) -> E
     return entity
 
 
-def sale_payload(current: Mapping[str, Any], changes: Mapping[str, Any]) -> Entity:
-    """The SaleEntity part of a `quote_alternatives` row: heading, company, person, date."""
+def sale_payload(
+    current: Mapping[str, Any],
+    changes: Mapping[str, Any],
+    currencies: Mapping[str, int] | None = None,
+) -> Entity:
+    """The SaleEntity part of a `quote_alternatives` row: heading, company, person, date, and
+    currency (a code, looked up in `currencies`, the tenant's currency list by code)."""
     entity = copy.deepcopy(dict(current))
+    if changes.get("currency"):
+        code = str(changes["currency"]).strip().upper()
+        if code not in (currencies or {}):
+            known = ", ".join(sorted(currencies or {}))
+            raise UnknownListValueError(
+                f"unknown currency {changes['currency']!r}: the tenant's currency list holds "
+                f"{known or 'none'}"
+            )
+        entity["Currency"] = {"Id": (currencies or {})[code]}
     if "heading" in changes:
         entity["Heading"] = _text(changes["heading"])
     if "contactId" in changes:
@@ -164,14 +182,17 @@ def sale_payload(current: Mapping[str, Any], changes: Mapping[str, Any]) -> Enti
     return entity
 
 
-SALE_COLUMNS = frozenset({"heading", "contactId", "personId", "saleDate"})
-VERSION_COLUMNS = frozenset({"expirationDate"})
+SALE_COLUMNS = frozenset({"heading", "contactId", "personId", "saleDate", "currency"})
+VERSION_COLUMNS = frozenset({"expirationDate", "state"})
 ALTERNATIVE_COLUMNS = frozenset({"name", "description", "discountPercent"})
 
 
 def quote_version_payload(current: Mapping[str, Any], changes: Mapping[str, Any]) -> Entity:
-    """The QuoteVersion with a changed expiration date."""
+    """The QuoteVersion with a changed expiration date or state (Draft, Sent, Sold, Lost,
+    Expired)."""
     entity = copy.deepcopy(dict(current))
+    if changes.get("state"):
+        entity["State"] = str(changes["state"])
     if "expirationDate" in changes:
         date = changes["expirationDate"]
         entity["ExpirationDate"] = f"{date}T00:00:00" if date else None

@@ -49,6 +49,7 @@ class QuoteChain:
         self._sale_of_alternative: dict[int, int] = {}
         self._erp_keys: dict[int, str | None] = {}
         self._product_ids: dict[str, int | None] = {}
+        self._currencies: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 
     # -- reading ---------------------------------------------------------------------------
@@ -64,6 +65,20 @@ class QuoteChain:
         with self._lock:
             cache[key] = value
         return value
+
+    def currencies(self) -> dict[str, int]:
+        """The tenant's currency list, code → id (`GET MDOList/currency`), read once."""
+
+        def load() -> dict[str, int]:
+            items = self.client.get_json("MDOList/currency") or []
+            return {str(item["Name"]).strip().upper(): int(item["Id"]) for item in items}
+
+        found: dict[str, int] = self._cached(self._currencies, "currency", load)
+        return found
+
+    def _currencies_for(self, changes: Mapping[str, Any]) -> dict[str, int] | None:
+        """The currency list, only when these changes set a currency (else no request)."""
+        return self.currencies() if changes.get("currency") else None
 
     def sale_id(self, quote_id: int) -> int:
         return int(
@@ -211,7 +226,9 @@ class QuoteChain:
         """POST Sale: the head of a new quote chain, carrying `udefs` (the correlation key)."""
         changes = dict(values)
         changes.setdefault("heading", values.get("name") or "Quote")
-        body = payloads.sale_payload(self.blanks.get("Sale"), changes)
+        body = payloads.sale_payload(
+            self.blanks.get("Sale"), changes, self._currencies_for(changes)
+        )
         if udefs:
             body["CustomFields"] = {**(body.get("CustomFields") or {}), **udefs}
         sale: Entity = self.client.request("POST", "Sale", json=body).json()
@@ -259,7 +276,8 @@ class QuoteChain:
         alternative: Entity = dict(ours.extra["alternative"])
         sale_is_current = False
         if changes.keys() & payloads.SALE_COLUMNS:
-            patch = merge_patch(sale, payloads.sale_payload(sale, changes))
+            wanted = payloads.sale_payload(sale, changes, self._currencies_for(changes))
+            patch = merge_patch(sale, wanted)
             if patch:
                 sale = self.client.request(
                     "PATCH",

@@ -355,4 +355,5 @@ def test_a_batch_reads_its_match_candidates_together_and_still_matches_existing_
     report = target.synchronizer.report.as_dict()["entities"]
     assert (report["company"]["created"], report["person"]["created"]) == (7, 7)
     persons_now = {p["Firstname"]: p["_id"] for p in empty_tenant.records("persons")}
-    assert len(persons_now) == 8 and persons_now["P0"] == by_hand["PersonId"]
+    assert len(persons_now) == 8
+    assert persons_now["P0"] == by_hand["PersonId"]

@@ -190,3 +190,48 @@ def test_a_record_superoffice_refuses_is_quarantined_with_its_message(leg: Leg) 
         == "FieldLengthException: Firstname is 300 characters long; at most 99 are allowed"
     )
     assert reasons["con_8"] == "unknown country code 'XX' (ISO 3166-1 alpha-2 expected)"
+
+
+def test_a_quotes_state_and_currency_are_written_and_read_back_as_sent(
+    leg: Leg, empty_tenant: RunningSandbox
+) -> None:
+    """A Customcrm quote that is sent, in euros, stays sent and in euros in SuperOffice; when
+    it is read back the same values come back, so the return leg has nothing to overwrite."""
+    leg.run(
+        [
+            ("company", [_incoming("cus_1", V1, COMPANY)]),
+            ("person", [_incoming("con_1", V1, PERSON)]),
+            ("quote", [_incoming("quo_1", V1, {**QUOTE, "state": "Sent", "currency": "EUR"})]),
+        ]
+    )
+    quote_id = leg.link("quote", "quo_1")
+    quote = leg.destination.fetch("quote", [quote_id])[quote_id]
+    assert (quote.values["state"], quote.values["currency"]) == ("Sent", "EUR")
+    sale = empty_tenant.records("sales")[0]
+    assert sale["Currency"]["Value"] == "EUR"
+
+    results = leg.run(
+        [("quote", [_incoming("quo_1", V2, {**QUOTE, "state": "Sold", "currency": "SEK"})])]
+    )
+
+    assert results == {"quote": ["updated"]}
+    quote = leg.destination.fetch("quote", [quote_id])[quote_id]
+    assert (quote.values["state"], quote.values["currency"]) == ("Sold", "SEK")
+
+
+def test_a_currency_the_tenant_does_not_list_is_quarantined_with_the_known_ones(
+    leg: Leg,
+) -> None:
+    results = leg.run(
+        [
+            ("company", [_incoming("cus_1", V1, COMPANY)]),
+            ("person", [_incoming("con_1", V1, PERSON)]),
+            ("quote", [_incoming("quo_1", V1, {**QUOTE, "currency": "XBT"})]),
+        ]
+    )
+
+    assert results["quote"] == ["quarantined"]
+    (item,) = leg.crosswalk.quarantine.items(entity="quote")
+    assert item.reason.startswith("unknown currency 'XBT': the tenant's currency list holds ")
+    assert "EUR" in item.reason
+    assert "NOK" in item.reason

@@ -45,6 +45,7 @@ def first_sync(crms: Any) -> dict[str, Any]:
         "so_orgs": {digits(c["OrgNr"]) for c in live_so(crms, "contacts")},
         "cc_emails": {c["email"].casefold() for c in live_cc(crms, "contacts") if c["email"]},
         "so_emails": {so_email(p) for p in live_so(crms, "persons") if so_email(p)},
+        "cc_quotes": {q["id"]: (q["status"], q["currency"]) for q in live_cc(crms, "quotes")},
     }
     crms.sync()
     return before
@@ -84,6 +85,10 @@ def test_a_first_sync_carries_every_quote_and_line_both_ways(
             assert crms.linked("quote_line", "customcrm", line["id"]) is not None, line["id"]
     so_alternatives = crms.superoffice.records("quote_alternatives")
     assert len(so_alternatives) == len(cc_quotes)
+    # A quote's status and currency went to SuperOffice and came back as they were: the
+    # return leg overwrote no Customcrm quote with SuperOffice's defaults.
+    after = {q["id"]: (q["status"], q["currency"]) for q in cc_quotes}
+    assert {k: after[k] for k in first_sync["cc_quotes"]} == first_sync["cc_quotes"]
 
 
 @pytest.fixture(scope="module")
