@@ -53,8 +53,6 @@ READ_ONLY: dict[str, tuple[str, ...]] = {
         "quoteVersionId",
         "quoteId",
         "saleId",
-        "state",
-        "currency",
         "subTotal",
         "totalPrice",
     ),
