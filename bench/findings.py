@@ -39,7 +39,10 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
                 "calls_above_idle_per_changed_record_with_next_run",
                 change["calls_per_changed_record_with_next_run"],
             )
-            wanted = f"{change['edits_per_side']} edits per side: ≤ 2 calls per changed record"
+            edits = change["edits_per_side"]
+            wanted = (
+                f"{edits} edit{'s' if edits != 1 else ''} per side: ≤ 2 calls per changed record"
+            )
             measured = f"{per} in all; {above} above the idle run" if above is not None else per
             met = goal((above if above is not None else per) <= 2)
             rows.append([wanted, f"{measured} (with the next run: {with_next})", met])
@@ -124,7 +127,8 @@ def findings(results: dict[str, dict[str, Any]]) -> str:
                     if p["plugin"] == plugin and run["records"] == large
                 )
                 minutes = round(100_000 * seconds / large / 60)
-                line += f"; 100k records would take it about {minutes} min at that pace"
+                pace = f"about {minutes} min" if minutes else "under a minute"
+                line += f"; 100k records would take it {pace} at that pace"
             lines.append(line + ".")
     if "crosswalk" in results:
         for db, d in results["crosswalk"]["databases"].items():
