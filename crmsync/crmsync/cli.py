@@ -37,21 +37,34 @@ COMMANDS = (
 """Every command; a test checks each one is documented in crmsync/README.md."""
 
 
-def _common() -> argparse.ArgumentParser:
+def _common(*, defaults: bool) -> argparse.ArgumentParser:
+    """`--crosswalk` and `--json`, accepted before the command and after it.
+
+    Only the top-level parser has defaults: a subcommand's default would overwrite the value
+    given before the command (`crmsync --crosswalk URL report` read the default crosswalk).
+    """
+    url = os.environ.get("CRMSYNC_CROSSWALK_URL", SyncSettings().crosswalk_url)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--crosswalk",
-        default=os.environ.get("CRMSYNC_CROSSWALK_URL", SyncSettings().crosswalk_url),
-        help="crosswalk URL (default: $CRMSYNC_CROSSWALK_URL or %(default)s)",
+        default=url if defaults else argparse.SUPPRESS,
+        help=f"crosswalk URL (default: $CRMSYNC_CROSSWALK_URL or {url})",
     )
-    common.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=False if defaults else argparse.SUPPRESS,
+        help="print JSON instead of a table",
+    )
     return common
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
-    common = _common()
-    parser = argparse.ArgumentParser(prog="crmsync", description=__doc__, parents=[common])
+    common = _common(defaults=False)
+    parser = argparse.ArgumentParser(
+        prog="crmsync", description=__doc__, parents=[_common(defaults=True)]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser("report", parents=[common], help="recent runs and their counts")
     report.add_argument("--limit", type=int, default=10)

@@ -51,6 +51,18 @@ def test_report_lists_recent_runs_with_their_counts(filled):
     assert first["status"] == "finished"
 
 
+def test_options_before_the_command_are_not_overwritten_by_its_defaults(filled, tmp_path):
+    elsewhere = f"sqlite:///{tmp_path}/other.db"
+
+    _status, before = run("--crosswalk", filled, "--json", "report")
+    _status, after = run("report", "--crosswalk", filled, "--json")
+    _status, empty = run("--crosswalk", elsewhere, "--json", "report")
+
+    assert len(json.loads(before)) == 4
+    assert json.loads(before) == json.loads(after)
+    assert json.loads(empty) == []
+
+
 def test_conflicts_show_base_both_values_winner_and_rule(filled):
     _status, raw = run("conflicts", "--crosswalk", filled, "--json")
     conflict = json.loads(raw)[-1]
