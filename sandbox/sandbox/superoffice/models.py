@@ -228,10 +228,13 @@ class SuperOfficeModel:
                     self.quotes.remove_quotes_of_sale(record_id)
 
     def find_product_by_erp_key(self, key: str) -> dict[str, Any] | None:
-        """The product whose ERPProductKey equals `key` (case-insensitive), if any."""
+        """The product whose ERPProductKey equals `key` (case-insensitive), if any.
+
+        `+id` keeps SQLite from walking every product in id order: it uses the ERP-key index.
+        """
         rows = self.store.query(
             "SELECT id FROM record WHERE kind = 'product' "
-            "AND so_fold(json_extract(body, '$.ERPProductKey')) = ? ORDER BY id LIMIT 1",
+            "AND so_fold(json_extract(body, '$.ERPProductKey')) = ? ORDER BY +id LIMIT 1",
             (key.casefold(),),
         )
         return self.get_row("product", rows[0]["id"]).body if rows else None

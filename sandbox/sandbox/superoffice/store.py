@@ -34,7 +34,10 @@ CREATE TABLE IF NOT EXISTS record (
     deleted TEXT,
     PRIMARY KEY (kind, id)
 );
-CREATE INDEX IF NOT EXISTS record_parent ON record (kind, parent_id);
+DROP INDEX IF EXISTS record_parent;
+CREATE INDEX IF NOT EXISTS record_parent_id ON record (kind, parent_id, id);
+CREATE INDEX IF NOT EXISTS record_product_erp_key
+    ON record (so_fold(json_extract(body, '$.ERPProductKey'))) WHERE kind = 'product';
 CREATE INDEX IF NOT EXISTS record_updated ON record (kind, updated, id);
 CREATE TABLE IF NOT EXISTS sequence (kind TEXT PRIMARY KEY, last_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS foreign_key (
