@@ -203,6 +203,10 @@ def _json_serializer(value: Any) -> str:
     return json.dumps(plain(value), sort_keys=True, default=str)
 
 
+_WAL_ATTEMPTS = 40
+"""Tries of the switch to WAL while other processes hold the new file (about 40 s in all)."""
+
+
 def _use_wal(cursor: Any) -> None:
     """Switch the file to WAL once; retry while another process is switching it.
 
@@ -219,9 +223,6 @@ def _use_wal(cursor: Any) -> None:
             if "locked" not in str(error) or attempt == _WAL_ATTEMPTS - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
-
-
-_WAL_ATTEMPTS = 40
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

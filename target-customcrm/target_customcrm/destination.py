@@ -88,8 +88,8 @@ class CustomcrmDestination:
         """Read the candidates of a whole batch's match keys at once (one request per 100
         values), so each `match` of this batch costs no request.
 
-        Primed answers are dropped at the next batch of the entity and when a write of this
-        run gives a record one of those keys, so `match` never answers from a stale read.
+        Primed answers are dropped when the next batch primes the same key and when a write
+        of this run gives a record one of those keys, so `match` never answers from a stale read.
         """
         if not self.primed.can_prime(entity, key) or not values:
             return

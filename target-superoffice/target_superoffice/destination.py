@@ -38,7 +38,6 @@ from target_superoffice.entities import (
     Blanks,
     as_ours,
     find_candidates,
-    find_candidates_of_many,
 )
 from target_superoffice.payloads import UnknownListValueError
 from target_superoffice.quotes import QuoteChain
@@ -143,7 +142,7 @@ class SuperOfficeDestination:
         if primed is not None:
             return primed
         with translated_errors():
-            return find_candidates(self.client, resource, key, value)
+            return find_candidates(self.client, resource, key, [value])
 
     def prime(self, entity: str, key: str, values: Sequence[str]) -> None:
         """Read a whole batch's match candidates (one archive query per 40 values), so this
@@ -152,7 +151,7 @@ class SuperOfficeDestination:
         if resource is None or not self.primed.can_prime(entity, key) or not values:
             return
         with translated_errors():
-            found = find_candidates_of_many(self.client, resource, key, values)
+            found = find_candidates(self.client, resource, key, values)
         self.primed.keep(entity, key, values, found)
 
     def find_by_correlation(self, entity: str, correlation_key: str) -> Ours | None:

@@ -264,10 +264,10 @@ VALUES_PER_QUERY = 40
 """Match-key values `or`-ed into one archive filter (keeps the URL well under 8 KB)."""
 
 
-def find_candidates_of_many(
+def find_candidates(
     client: SuperOfficeClient, resource: Resource, key: str, values: Sequence[str]
 ) -> list[Ours]:
-    """Candidate records for many values of one match key: one archive query per
+    """Candidate records for values of one match key: one archive query per
     `VALUES_PER_QUERY` values (`(k eq 'a') or (k eq 'b')`); loose, crmsync re-checks each."""
     restriction = resource.search.get(key)
     wanted = [value for value in values if value]
@@ -279,16 +279,3 @@ def find_candidates_of_many(
         either = any_of(*(restriction(value) for value in chunk))
         found += [as_ours(row, resource.spec) for row in _archive_rows(client, resource, either)]
     return found
-
-
-def find_candidates(
-    client: SuperOfficeClient, resource: Resource, key: str, value: str
-) -> list[Ours]:
-    """Candidate records for a match key, whole, in one archive query (loose search; crmsync
-    re-checks each)."""
-    restriction = resource.search.get(key)
-    if restriction is None or not value:
-        return []
-    return [
-        as_ours(row, resource.spec) for row in _archive_rows(client, resource, restriction(value))
-    ]
