@@ -9,7 +9,7 @@ Crosswalk is shared by all sink threads.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ from crmsync.intents import Intent, Intents
 from crmsync.quarantine import Quarantine
 from crmsync.report import RunLog
 
-__all__ = ["Crosswalk", "Intent", "Link", "Member"]
+__all__ = ["Crosswalk", "Intent", "Link", "Member", "NewLink"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,39 @@ def _member(row: Mapping[Any, Any]) -> Member:
         seen_version=row["seen_version"],
         revision=row["revision"],
     )
+
+
+@dataclass(frozen=True)
+class NewLink:
+    """A link to commit: source (system, id, seen version), destination (system, id), the
+    destination's agreed base and write receipt, and the create intent it closes."""
+
+    source: tuple[str, str, str | None]
+    destination: tuple[str, str]
+    base: Mapping[str, Any] | None = None
+    receipt: str | None = None
+    closes_intent: str | None = None
+
+
+def _insert_link(connection: Connection, entity: str, new: NewLink, run_id: int) -> int:
+    """Insert a link and its two members (closing its intent); the new link id."""
+    now = store.utcnow()
+    source_system, source_id, seen = new.source
+    members: list[dict[str, Any]] = [
+        {"system": source_system, "record_id": source_id, "seen_version": seen,
+         "base": None, "receipt_version": None},
+        {"system": new.destination[0], "record_id": new.destination[1], "seen_version": None,
+         "base": new.base, "receipt_version": new.receipt},
+    ]  # fmt: skip
+    inserted = connection.execute(
+        _INSERT_LINK, {"entity": entity, "run_id": run_id, "created_at": now}
+    ).inserted_primary_key
+    link_id = int(inserted[0]) if inserted else 0
+    common = {"link_id": link_id, "entity": entity, "revision": 0, "updated_at": now}
+    connection.execute(_INSERT_MEMBER, [{**common, **member} for member in members])
+    if new.closes_intent is not None:
+        connection.execute(_CLOSE_INTENT, {"correlation_key": new.closes_intent})
+    return link_id
 
 
 def _find_link_query() -> sa.Select[Any]:
@@ -165,27 +198,38 @@ class Crosswalk:
         Returns None when either record is already linked (a racing run won); closes the
         create intent in the same transaction, so a committed link never leaves an open intent.
         """
-        now = store.utcnow()
-        source_system, source_id, seen = source
-        members: list[dict[str, Any]] = [
-            {"system": source_system, "record_id": source_id, "seen_version": seen,
-             "base": None, "receipt_version": None},
-            {"system": destination[0], "record_id": destination[1], "seen_version": None,
-             "base": base, "receipt_version": receipt},
-        ]  # fmt: skip
+        new = NewLink(source, destination, base, receipt, closes_intent)
         try:
             with store.transaction(self.engine) as connection:
-                inserted = connection.execute(
-                    _INSERT_LINK, {"entity": entity, "run_id": run_id, "created_at": now}
-                ).inserted_primary_key
-                link_id = int(inserted[0]) if inserted else 0
-                common = {"link_id": link_id, "entity": entity, "revision": 0, "updated_at": now}
-                connection.execute(_INSERT_MEMBER, [{**common, **member} for member in members])
-                if closes_intent is not None:
-                    connection.execute(_CLOSE_INTENT, {"correlation_key": closes_intent})
-                return self._load(connection, entity, link_id)
+                return self._load(connection, entity, _insert_link(connection, entity, new, run_id))
         except IntegrityError:
             return None
+
+    def link_many(self, entity: str, new_links: Sequence[NewLink], *, run_id: int) -> list[bool]:
+        """Commit many links in one transaction (a bulk create's records); True where linked.
+
+        If any of them was linked by a racing run, each is tried on its own instead, so
+        only the raced ones come back False.
+        """
+        try:
+            with store.transaction(self.engine) as connection:
+                for new in new_links:
+                    _insert_link(connection, entity, new, run_id)
+            return [True] * len(new_links)
+        except IntegrityError:
+            return [
+                self.link(
+                    entity,
+                    new.source,
+                    new.destination,
+                    run_id=run_id,
+                    base=new.base,
+                    receipt=new.receipt,
+                    closes_intent=new.closes_intent,
+                )
+                is not None
+                for new in new_links
+            ]
 
     def agree(
         self,
@@ -282,6 +326,16 @@ class Crosswalk:
     ) -> Intent | None:
         """Claim the create of a source record's partner (see `Intents.claim`)."""
         return self.intents.claim(entity, source_system, source_id, destination_system, run_id)
+
+    def claim_intents(
+        self,
+        entity: str,
+        sources: Sequence[tuple[str, str]],
+        destination_system: str,
+        run_id: int,
+    ) -> list[Intent | None]:
+        """Claim many creates in one transaction (see `Intents.claim_many`)."""
+        return self.intents.claim_many(entity, sources, destination_system, run_id)
 
     def release_intent(self, correlation_key: str) -> None:
         """Drop an intent whose create will not happen."""

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
+    "BulkCreator",
     "Destination",
     "DestinationError",
     "Ours",
@@ -68,9 +69,12 @@ class SystemicError(DestinationError):
 class Destination(Protocol):
     """A CRM that crmsync writes into. Methods must be thread-safe.
 
-    Optional: `prime(entity, key, values)`, which reads the match candidates of a whole
-    batch's normalised key values at once, so that this batch's `match` calls need no
-    request (see `crmsync.priming`); the sink calls it, when present, before each batch.
+    Optional, used when present:
+
+    - `prime(entity, key, values)` reads the match candidates of a whole batch's normalised
+      key values at once, so that this batch's `match` calls need no request (see
+      `crmsync.priming`); the sink calls it before each batch.
+    - `create_many(entity, items)`: see `BulkCreator`.
     """
 
     system: str
@@ -101,4 +105,22 @@ class Destination(Protocol):
 
     def delete(self, entity: str, ours: Ours) -> None:
         """Soft-delete the record (the way the destination API deletes)."""
+        ...
+
+
+@runtime_checkable
+class BulkCreator(Protocol):
+    """A destination whose API creates many records in one request (an initial load's
+    creates then cost a request per chunk instead of one per record)."""
+
+    def create_many(
+        self, entity: str, items: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> list[Ours | RecordRejectedError]:
+        """Create every `(values, correlation_key)` item; per item, in order, the record as
+        stored or the `RecordRejectedError` that item got.
+
+        Each item is idempotent by its correlation key, as in `create`, so the whole call
+        may be retried. crmsync commits the items' intents before the call and their links
+        after it, one transaction each (see `Recipe.create_many`).
+        """
         ...

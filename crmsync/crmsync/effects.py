@@ -7,12 +7,12 @@ The recipe in `recipe.py` is written once against `Effects`; a dry run swaps in
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crmsync.conflicts import ConflictRecord
-from crmsync.crosswalk import Crosswalk, Intent, Link, Member
-from crmsync.destination import Destination, Ours
+from crmsync.crosswalk import Crosswalk, Intent, Link, Member, NewLink
+from crmsync.destination import BulkCreator, Destination, Ours, RecordRejectedError
 from crmsync.merge import FieldConflict
 from crmsync.plan import Plan
 
@@ -46,6 +46,22 @@ class Effects:
     def create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:
         """Create the record in the destination."""
         return self.destination.create(entity, values, correlation_key)
+
+    def claim_intents(self, entity: str, sources: Sequence[tuple[str, str]]) -> list[Intent | None]:
+        """Claim many creates in one transaction (see `Crosswalk.claim_intents`)."""
+        return self.crosswalk.claim_intents(entity, sources, self.destination.system, self.run_id)
+
+    def create_many(
+        self, entity: str, items: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> list[Ours | RecordRejectedError]:
+        """Create many records in the destination's bulk create (see `Destination`)."""
+        if not isinstance(self.destination, BulkCreator):
+            raise TypeError(f"{self.destination.system} has no bulk create")
+        return self.destination.create_many(entity, items)
+
+    def link_many(self, entity: str, new_links: Sequence[NewLink]) -> list[bool]:
+        """Commit many links in one transaction (see `Crosswalk.link_many`)."""
+        return self.crosswalk.link_many(entity, new_links, run_id=self.run_id)
 
     def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:
         """Write only `changes` to the destination."""
@@ -156,6 +172,10 @@ class PlannedEffects(Effects):
         """A dry run claims nothing."""
         return Intent(f"dry-run:{entity}:{source[1]}", resumed=False)
 
+    def claim_intents(self, entity: str, sources: Sequence[tuple[str, str]]) -> list[Intent | None]:
+        """A dry run claims nothing."""
+        return [self.claim_intent(entity, source) for source in sources]
+
     def release_intent(self, correlation_key: str) -> None:
         """Nothing was claimed."""
 
@@ -164,6 +184,27 @@ class PlannedEffects(Effects):
         source_id = correlation_key.split(":", 2)[2]  # "dry-run:<entity>:<source id>"
         self.plan.add("creates", entity=entity, source_id=source_id, values=dict(values))
         return Ours(id=f"(new:{source_id})", version="", values=dict(values))
+
+    def create_many(
+        self, entity: str, items: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> list[Ours | RecordRejectedError]:
+        """Plan each create."""
+        return [self.create(entity, values, key) for values, key in items]
+
+    def link_many(self, entity: str, new_links: Sequence[NewLink]) -> list[bool]:
+        """Keep each link in memory for the rest of the dry run."""
+        return [
+            self.link(
+                entity,
+                new.source,
+                new.destination[1],
+                base=new.base,
+                receipt=new.receipt,
+                closes_intent=new.closes_intent,
+            )
+            is not None
+            for new in new_links
+        ]
 
     def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:
         """Return ours unchanged; `note_update` already planned the diff."""

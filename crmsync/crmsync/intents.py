@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -74,6 +75,44 @@ class Intents:
             pass
         self._reap(entity, source_system, source_id)
         return self._take_over(entity, source_system, source_id, run_id, now)
+
+    def claim_many(
+        self,
+        entity: str,
+        sources: Sequence[tuple[str, str]],
+        destination_system: str,
+        run_id: int,
+    ) -> list[Intent | None]:
+        """Claim many creates (source system, source id) in one transaction, for a bulk create.
+
+        When any of them is held already, each is claimed on its own instead (`claim`), so
+        the held ones come back resumed or None exactly as one by one.
+        """
+        now = store.utcnow()
+        keys = [uuid.uuid4().hex for _ in sources]
+        rows = [
+            {
+                "entity": entity,
+                "source_system": source_system,
+                "source_id": source_id,
+                "destination_system": destination_system,
+                "correlation_key": key,
+                "run_id": run_id,
+                "claimed_at": now,
+            }
+            for (source_system, source_id), key in zip(sources, keys, strict=True)
+        ]
+        if not rows:
+            return []
+        try:
+            with store.transaction(self.engine) as connection:
+                connection.execute(_INSERT_INTENT, rows)
+            return [Intent(key, resumed=False) for key in keys]
+        except IntegrityError:
+            return [
+                self.claim(entity, system, source_id, destination_system, run_id)
+                for system, source_id in sources
+            ]
 
     def _reap(self, entity: str, source_system: str, source_id: str) -> None:
         """Mark the run holding this intent failed if it was a process of this host that died.

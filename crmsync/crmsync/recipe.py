@@ -7,13 +7,19 @@ The steps decide through `merge`, `receipts` and `identity`; they act only throu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from crmsync.conflicts import ConflictRecord
-from crmsync.crosswalk import Link
-from crmsync.destination import Destination, Ours, RecordRejectedError, StaleVersionError
+from crmsync.crosswalk import Intent, Link, NewLink
+from crmsync.destination import (
+    Destination,
+    Ours,
+    RecordRejectedError,
+    StaleVersionError,
+    SystemicError,
+)
 from crmsync.effects import Effects
 from crmsync.identity import Ambiguous, choose_candidate
 from crmsync.merge import FieldConflict, Policy, Side, merge
@@ -23,7 +29,7 @@ from crmsync.records import EntitySpec, Incoming
 from crmsync.report import RunReport
 from crmsync.settings import SyncSettings
 
-__all__ = ["STALE_ATTEMPTS", "Outcome", "Recipe"]
+__all__ = ["STALE_ATTEMPTS", "Outcome", "Recipe", "reason_of"]
 
 STALE_ATTEMPTS = 3
 Result = Literal[
@@ -57,6 +63,14 @@ def as_payload(record: Incoming) -> dict[str, Any]:
         "deleted": record.deleted,
         "updated_at": record.updated_at,
     }
+
+
+def reason_of(error: Exception) -> str:
+    """A quarantine reason: the API's own message for a refused record, else the error's
+    type and message (never a traceback)."""
+    if isinstance(error, RecordRejectedError):
+        return error.reason
+    return f"{type(error).__name__}: {error}"
 
 
 def from_payload(payload: Mapping[str, Any]) -> Incoming:
@@ -268,12 +282,20 @@ class Recipe:
         Synchronizer looks them up for a whole batch at once).
         """
         if not interrupted:
-            found = self._match(spec, record)
-            if isinstance(found, Ambiguous):
-                return self.reject(spec, record, found.reason, kind="ambiguous")
-            if found is not None:
-                return self._link_existing(spec, record, found, None)
+            partnered = self.link_partner(spec, record)
+            if partnered is not None:
+                return partnered
         return self._create(spec, record)
+
+    def link_partner(self, spec: EntitySpec, record: Incoming) -> Outcome | None:
+        """Link the one destination record sharing a match key and merge into it (or
+        quarantine an ambiguous match); None when there is none and the record is to be created."""
+        found = self._match(spec, record)
+        if isinstance(found, Ambiguous):
+            return self.reject(spec, record, found.reason, kind="ambiguous")
+        if found is not None:
+            return self._link_existing(spec, record, found, None)
+        return None
 
     def _match(self, spec: EntitySpec, record: Incoming) -> Ours | Ambiguous | None:
         """The one unlinked destination record sharing a match key, tried in order."""
@@ -315,7 +337,13 @@ class Recipe:
     def _create(self, spec: EntitySpec, record: Incoming) -> Outcome:
         intent = self.effects.claim_intent(spec.name, record.key)
         if intent is None:
-            return self.defer(spec, record, f"a concurrent run is creating this {spec.name}")
+            return self._claimed_elsewhere(spec, record)
+        return self._create_claimed(spec, record, intent)
+
+    def _claimed_elsewhere(self, spec: EntitySpec, record: Incoming) -> Outcome:
+        return self.defer(spec, record, f"a concurrent run is creating this {spec.name}")
+
+    def _create_claimed(self, spec: EntitySpec, record: Incoming, intent: Intent) -> Outcome:
         if self.effects.find(spec.name, record.system, record.id) is not None:
             self.effects.release_intent(intent.correlation_key)  # a racing run just linked it
             return self._raced(spec, record)
@@ -337,15 +365,91 @@ class Recipe:
         except RecordRejectedError:
             self.effects.release_intent(intent.correlation_key)
             raise
+        new = self._new_link(record, created, values, intent)
         link = self.effects.link(
             spec.name,
-            (record.system, record.id, record.version),
+            new.source,
             created.id,
+            base=new.base,
+            receipt=new.receipt,
+            closes_intent=new.closes_intent,
+        )
+        return self._created(spec, record, created, linked=link is not None)
+
+    def create_many(self, spec: EntitySpec, records: Sequence[Incoming]) -> list[Outcome]:
+        """Create records that matched nothing with the destination's bulk create.
+
+        The same steps as one create, a chunk at a time: every intent is committed (one
+        transaction) before the one bulk call, every link after it (one transaction), so a
+        crash in between leaves open intents that the next run resumes by correlation key.
+        Records another run holds, resumed intents and rejected items take the one-by-one
+        way; a bulk call that fails as a whole (not systemically) falls back to it too.
+        """
+        outcomes: list[Outcome] = []
+        fresh: list[tuple[Incoming, Intent]] = []
+        claims = self.effects.claim_intents(spec.name, [record.key for record in records])
+        for record, intent in zip(records, claims, strict=True):
+            if intent is None:
+                outcomes.append(self._claimed_elsewhere(spec, record))
+            elif intent.resumed or self.effects.find(spec.name, *record.key) is not None:
+                outcomes.append(self._one_of_many(spec, record, intent))
+            else:
+                fresh.append((record, intent))
+        values = [spec.merged_fields(record.values) for record, _intent in fresh]
+        items = [
+            (value, intent.correlation_key)
+            for value, (_r, intent) in zip(values, fresh, strict=True)
+        ]
+        try:
+            results = self.effects.create_many(spec.name, items) if items else []
+        except SystemicError:
+            raise
+        except Exception:
+            # Some items may exist now: each looks for its record by key before creating.
+            return outcomes + [
+                self._one_of_many(spec, record, Intent(intent.correlation_key, resumed=True))
+                for record, intent in fresh
+            ]
+        created: list[tuple[Incoming, Ours]] = []
+        new_links: list[NewLink] = []
+        for (record, intent), value, result in zip(fresh, values, results, strict=True):
+            if isinstance(result, RecordRejectedError):
+                self.effects.release_intent(intent.correlation_key)
+                outcomes.append(self.reject(spec, record, result.reason))
+                continue
+            created.append((record, result))
+            new_links.append(self._new_link(record, result, value, intent))
+        linked = self.effects.link_many(spec.name, new_links)
+        outcomes.extend(
+            self._created(spec, record, ours, linked=done)
+            for (record, ours), done in zip(created, linked, strict=True)
+        )
+        return outcomes
+
+    def _one_of_many(self, spec: EntitySpec, record: Incoming, intent: Intent) -> Outcome:
+        """One record of a bulk create taking the one-by-one way, its failure quarantined."""
+        try:
+            return self._create_claimed(spec, record, intent)
+        except SystemicError:
+            raise
+        except Exception as error:
+            return self.reject(spec, record, reason_of(error))
+
+    def _new_link(
+        self, record: Incoming, created: Ours, values: Mapping[str, Any], intent: Intent
+    ) -> NewLink:
+        return NewLink(
+            (record.system, record.id, record.version),
+            (self.destination.system, created.id),
             base=values,
             receipt=normalise_version(created.version) or None,
             closes_intent=intent.correlation_key,
         )
-        if link is None:
+
+    def _created(
+        self, spec: EntitySpec, record: Incoming, created: Ours, *, linked: bool
+    ) -> Outcome:
+        if not linked:
             return self.reject(
                 spec, record, f"created {spec.name} {created.id} but a concurrent run linked first"
             )

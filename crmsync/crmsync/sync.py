@@ -12,12 +12,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 from crmsync.crosswalk import Crosswalk, Link
 from crmsync.deletes import DeleteCircuitBreakerError, breaker_trips
-from crmsync.destination import Destination, Ours, RecordRejectedError, SystemicError
+from crmsync.destination import (
+    BulkCreator,
+    Destination,
+    Ours,
+    RecordRejectedError,
+    SystemicError,
+)
 from crmsync.effects import Effects, PlannedEffects
 from crmsync.identity import same_match_keys
 from crmsync.plan import Plan
 from crmsync.quarantine import QuarantineItem
-from crmsync.recipe import Outcome, Recipe, as_payload, from_payload
+from crmsync.recipe import Outcome, Recipe, as_payload, from_payload, reason_of
 from crmsync.records import EntitySpec, Incoming
 from crmsync.report import RunReport
 from crmsync.settings import SyncSettings
@@ -55,6 +61,7 @@ class Synchronizer:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(settings.max_concurrency, thread_name_prefix="crmsync")
         self._finished = False
+        self._bulk = isinstance(destination, BulkCreator)
 
     def spec(self, entity: str) -> EntitySpec:
         """The spec of a link entity this synchronizer knows."""
@@ -89,10 +96,18 @@ class Synchronizer:
                 continue
             work.append((record, link, ours.get(outcome.destination_id or "")))
         interrupted = self._interrupted(spec, [record for record, link, _ in work if link is None])
-        futures = [
-            self._pool.submit(self._apply_in_order, spec, group, interrupted)
-            for group in same_match_keys(spec, work, lambda item: item[0])
-        ]
+        futures = []
+        fresh: list[Incoming] = []
+        for group in same_match_keys(spec, work, lambda item: item[0]):
+            record, link, _ours = group[0]
+            if self._bulk and len(group) == 1 and link is None and record.key not in interrupted:
+                fresh.append(record)
+            else:
+                futures.append(self._pool.submit(self._apply_in_order, spec, group, interrupted))
+        futures.extend(
+            self._pool.submit(self._link_or_create, spec, chunk)
+            for chunk in _chunks(fresh, self.settings.max_concurrency)
+        )
         failure: SystemicError | None = None
         for future in futures:
             try:
@@ -109,7 +124,7 @@ class Synchronizer:
         except SystemicError:
             raise
         except Exception as error:
-            return self.recipe.reject(spec, record, _reason(error)), record, None
+            return self.recipe.reject(spec, record, reason_of(error)), record, None
 
     def _fetch(
         self, spec: EntitySpec, ids: list[str], triaged: list[tuple[Outcome, Incoming, Link | None]]
@@ -125,7 +140,7 @@ class Synchronizer:
             for index, (outcome, record, link) in enumerate(triaged):
                 if outcome.result == "pending" and link is not None:
                     triaged[index] = (
-                        self.recipe.reject(spec, record, _reason(error)),
+                        self.recipe.reject(spec, record, reason_of(error)),
                         record,
                         None,
                     )
@@ -154,6 +169,24 @@ class Synchronizer:
             for record, link, ours in group
         ]
 
+    def _link_or_create(self, spec: EntitySpec, records: list[Incoming]) -> list[Outcome]:
+        """Unlinked records that share no match key with any other of the batch: each is
+        linked to its match, and the rest are created with one bulk create."""
+        outcomes: list[Outcome] = []
+        unmatched: list[Incoming] = []
+        for record in records:
+            try:
+                partnered = self.recipe.link_partner(spec, record)
+            except SystemicError:
+                raise
+            except Exception as error:
+                partnered = self.recipe.reject(spec, record, reason_of(error))
+            if partnered is None:
+                unmatched.append(record)
+            else:
+                outcomes.append(partnered)
+        return outcomes + (self.recipe.create_many(spec, unmatched) if unmatched else [])
+
     def _apply(
         self,
         spec: EntitySpec,
@@ -168,10 +201,8 @@ class Synchronizer:
             return self.recipe.apply_unlinked(spec, record, interrupted=interrupted)
         except SystemicError:
             raise
-        except RecordRejectedError as error:
-            return self.recipe.reject(spec, record, error.reason)
         except Exception as error:
-            return self.recipe.reject(spec, record, _reason(error))
+            return self.recipe.reject(spec, record, reason_of(error))
 
     # -- end of run --------------------------------------------------------------------
 
@@ -297,6 +328,14 @@ class Synchronizer:
             self.report.count(entity, "deleted")
 
 
-def _reason(error: Exception) -> str:
-    """A quarantine reason: the error's type and message (never a traceback)."""
-    return f"{type(error).__name__}: {error}"
+BULK_CHUNK = 100
+"""The most records one bulk create is given (Customcrm's batch takes 100)."""
+
+
+def _chunks(records: list[Incoming], workers: int) -> list[list[Incoming]]:
+    """Records split for the worker threads: as even as possible, `BULK_CHUNK` at most."""
+    if not records:
+        return []
+    count = max(workers, -(-len(records) // BULK_CHUNK))
+    size = -(-len(records) // count)
+    return [records[start : start + size] for start in range(0, len(records), size)]

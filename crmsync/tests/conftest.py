@@ -184,6 +184,22 @@ class MemoryCrm:
         self.remove(entity, ours.id)
 
 
+class BulkMemoryCrm(MemoryCrm):
+    """A MemoryCrm that also creates many records in one call (as Customcrm's batch does)."""
+
+    def create_many(
+        self, entity: str, items: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> list[Ours | RecordRejectedError]:
+        self.calls["create_many"] += 1
+        created: list[Ours | RecordRejectedError] = []
+        for values, correlation_key in items:
+            try:
+                created.append(self.create(entity, values, correlation_key))
+            except RecordRejectedError as error:
+                created.append(error)
+        return created
+
+
 @pytest.fixture
 def crosswalk_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'crosswalk.db'}"
@@ -204,8 +220,8 @@ def clock() -> Iterator[int]:
 
 @pytest.fixture
 def left(clock: Iterator[int]) -> MemoryCrm:
-    """The Customcrm-like side."""
-    return MemoryCrm("customcrm", "c", clock)
+    """The Customcrm-like side, with a bulk create like Customcrm's."""
+    return BulkMemoryCrm("customcrm", "c", clock)
 
 
 @pytest.fixture
@@ -297,7 +313,7 @@ def make_world(tmp_path: Path) -> Iterator[Callable[[], World]]:
         opened.append(crosswalk)
         clock = itertools.count(1)
         return World(
-            crosswalk, MemoryCrm("customcrm", "c", clock), MemoryCrm("superoffice", "s", clock)
+            crosswalk, BulkMemoryCrm("customcrm", "c", clock), MemoryCrm("superoffice", "s", clock)
         )
 
     yield build

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
+from crmsync.crosswalk import NewLink
 
 from crmsync import Crosswalk, EntitySpec, Incoming, Synchronizer, SyncSettings, store
 
@@ -181,4 +182,49 @@ def test_one_batch_written_on_many_threads_keeps_every_record(url, right):
     assert sorted(outcome.result for outcome in outcomes) == ["created"] * 40
     assert len(right.live("company")) == 40
     assert len(list(crosswalk.export("company"))) == 40
+    crosswalk.close()
+
+
+def test_many_claims_in_one_transaction_resume_the_held_one_and_skip_the_live_one(url):
+    crosswalk = Crosswalk.connect(url)
+    crashed = crosswalk.runs.start("a->b", "superoffice", dry_run=False)
+    racing = crosswalk.runs.start("a->b", "superoffice", dry_run=False)
+    ours = crosswalk.runs.start("a->b", "superoffice", dry_run=False)
+    left_over = crosswalk.claim_intent("company", "customcrm", "c1", "superoffice", crashed)
+    crosswalk.runs.finish(crashed, "failed", {}, None)
+    crosswalk.claim_intent("company", "customcrm", "c2", "superoffice", racing)
+
+    sources = [("customcrm", "c1"), ("customcrm", "c2"), ("customcrm", "c3")]
+    resumed, held, fresh = crosswalk.claim_intents("company", sources, "superoffice", ours)
+
+    assert (resumed.correlation_key, resumed.resumed) == (left_over.correlation_key, True)
+    assert held is None
+    assert fresh is not None
+    assert not fresh.resumed
+    assert crosswalk.open_intents("company", "customcrm", ["c1", "c2", "c3"]) == {"c1", "c2", "c3"}
+    crosswalk.close()
+
+
+def test_many_links_in_one_transaction_close_their_intents_and_lose_only_the_raced_one(url):
+    crosswalk = Crosswalk.connect(url)
+    run = crosswalk.runs.start("a->b", "superoffice", dry_run=False)
+    sources = [("customcrm", f"c{i}") for i in range(3)]
+    intents = crosswalk.claim_intents("company", sources, "superoffice", run)
+    crosswalk.link("company", ("customcrm", "c9", None), ("superoffice", "s1"), run_id=run)
+
+    linked = crosswalk.link_many(
+        "company",
+        [
+            NewLink(("customcrm", f"c{i}", "v1"), ("superoffice", f"s{i}"), {"name": f"{i}"},
+                    "r1", intent.correlation_key)
+            for i, intent in enumerate(intents)
+        ],
+        run_id=run,
+    )  # fmt: skip
+
+    assert linked == [True, False, True]  # s1 was linked to c9 first
+    assert crosswalk.translate("company", "customcrm", "c2", "superoffice") == "s2"
+    assert crosswalk.find("company", "superoffice", "s2").side("superoffice").base == {"name": "2"}
+    assert crosswalk.find("company", "customcrm", "c1") is None
+    assert crosswalk.open_intents("company", "customcrm", ["c0", "c1", "c2"]) == {"c1"}
     crosswalk.close()

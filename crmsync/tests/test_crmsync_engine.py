@@ -522,3 +522,60 @@ def test_a_create_killed_before_its_key_was_stored_is_found_by_its_match_key(wor
     assert len(world.right.live("company")) == 1
     assert world.crosswalk.open_intent("company", "customcrm", acme) is None
     assert world.mirrored("company")
+
+
+def test_a_first_load_into_a_bulk_api_creates_in_chunks_and_links_every_record(world):
+    companies = [world.right.add("company", name=f"Company {i}") for i in range(250)]
+    for i, company in enumerate(companies):
+        world.right.add("person", first_name=f"P{i}", email=f"p{i}@x.no", company_id=company)
+
+    report = world.leg(world.right, world.left, max_concurrency=4)
+
+    assert report.get("company", "created") == 250
+    assert report.get("person", "created") == 250
+    assert world.left.calls["create_many"] == 8  # per entity: a chunk per worker, ≤ 100 each
+    assert world.mirrored("company")
+    assert world.mirrored("person")
+    assert world.crosswalk.open_intents("company", "superoffice", companies) == set()
+    world.reset_calls()
+    world.both()
+    assert world.writes() == 0
+
+
+def test_a_rejected_item_of_a_bulk_create_is_quarantined_and_the_rest_are_created(world):
+    world.right.add("company", name="Acme AS", org_number="912345678")
+    nameless = world.right.add("company", org_number="5560001111")
+    world.right.add("company", name="Nordlys AB")
+    world.left.require("name")
+
+    report = world.leg(world.right, world.left)
+
+    assert report.get("company", "created") == 2
+    assert report.get("company", "quarantined") == 1
+    (item,) = world.crosswalk.quarantine.items()
+    assert (item.source_id, item.reason) == (nameless, "name is required")
+    assert world.crosswalk.open_intent("company", "superoffice", nameless) is None
+
+
+def test_a_bulk_create_that_failed_midway_is_not_repeated_on_the_next_run(world):
+    for i in range(5):
+        world.right.add("company", name=f"Company {i}")
+    world.left.drop_after_create = True  # the server creates, the answer never arrives
+
+    first = world.leg(world.right, world.left)
+    world.left.drop_after_create = False
+    world.leg(world.right, world.left)
+
+    assert first.get("company", "created") == 0
+    assert len(world.left.live("company")) == 5
+    assert world.mirrored("company")
+
+
+def test_records_sharing_a_match_key_are_not_bulk_created_side_by_side(world):
+    world.right.add("company", name="Acme AS", org_number="912345678")
+    world.right.add("company", name="Acme Holding", org_number="912 345 678")
+
+    world.leg(world.right, world.left)
+
+    assert world.left.calls["create_many"] == 0  # one after the other, as in the batch
+    assert world.left.calls["create"] == 2
