@@ -10,8 +10,9 @@ Two carriers, chosen by the `correlation_field` setting:
 - **A foreign key** (`POST ForeignApp/{app}/{device}/{id}/Key`, reverse lookup
   `GET ForeignApp/{app}/{device}/Key/{name}/{table}?keyValue=`, §7): works on every table
   without an admin-made field, but is a second call after the create. It is used for every
-  table when `correlation_field` is empty, and always for products and quote lines, which
-  have no user-defined fields.
+  table when `correlation_field` is empty, and always for quote lines and for products
+  without a code, which have no user-defined fields (a product with a code stores no key:
+  crmsync finds it again by that match key).
 
 This module never creates records; it only stores and finds keys.
 """

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from crmsync.destination import Ours, RecordRejectedError, StaleVersionError, SystemicError
+from crmsync.normalise import normalise_key
 from crmsync.priming import PrimedMatches
 from superoffice_client import (
     ApiError,
@@ -185,6 +186,10 @@ class SuperOfficeDestination:
             resource = RESOURCES[entity]
             udefs = self.keys.udefs(TABLES[entity], correlation_key)
             created = resource.create(self.client, self.blanks.get(resource.path), values, udefs)
+            if entity == "product" and normalise_key("code", created.values.get("code")):
+                # Its ERP key finds it again: crmsync matches a resumed create by its match
+                # keys when the correlation key is not found, so the key's own call is spared.
+                return created
         self.keys.save(TABLES[entity], int(created.id), correlation_key)
         return created
 

@@ -134,13 +134,26 @@ def test_a_created_record_is_what_a_fresh_read_gives_without_being_read_again(
         assert (fresh.version, fresh.values) == (ours.version, ours.values), entity
 
 
-def test_a_new_product_costs_a_post_its_archive_version_and_a_foreign_key(
+def test_a_new_product_costs_a_post_and_its_archive_version_its_code_finds_it_again(
     leg: Leg, empty_tenant: RunningSandbox
 ) -> None:
     calls = _calls(empty_tenant, leg, "product", [_incoming("prd_1", V1, PRODUCT)])
 
     assert calls == {
         "GET Product": 2,  # the match on code, then the new product's updatedDate
+        "GET Product/default": 1,
+        "POST Product": 1,
+    }
+
+
+def test_a_new_product_without_a_code_also_stores_its_key_as_a_foreign_key(
+    leg: Leg, empty_tenant: RunningSandbox
+) -> None:
+    codeless = {key: value for key, value in PRODUCT.items() if key != "code"}
+    calls = _calls(empty_tenant, leg, "product", [_incoming("prd_1", V1, codeless)])
+
+    assert calls == {
+        "GET Product": 1,  # the new product's updatedDate (nothing to match on)
         "GET Product/default": 1,
         "POST Product": 1,
         "POST ForeignApp/{app}/{device}/{identifier}/Key": 1,  # products have no udefs
