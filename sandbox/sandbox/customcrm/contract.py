@@ -74,6 +74,8 @@ def _message(error: ValidationError) -> str:
         "maximum": "must be at most {value}",
         "minimum": "must be at least {value}",
         "maxProperties": "must have at most {value} entries",
+        "minItems": "must have at least {value} item(s)",
+        "maxItems": "must have at most {value} items",
         "format": "must be a valid {value}",
     }
     if error.validator == "enum":

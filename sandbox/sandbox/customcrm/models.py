@@ -8,7 +8,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from sandbox.customcrm.errors import (
 from sandbox.customcrm.resources import RESOURCES, Resource, encode_cursor
 from sandbox.customcrm.store import ListQuery, Row, Store
 
-__all__ = ["Created", "CustomcrmModel"]
+__all__ = ["BatchItem", "Created", "CustomcrmModel", "batch_items", "quote_line_of_batch"]
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 Created = tuple[dict[str, Any], bool]
@@ -251,6 +251,34 @@ class CustomcrmModel:
     def _render_many(self, resource: Resource, rows: list[Row]) -> list[dict[str, Any]]:
         lines = self._store.children(r.id for r in rows) if resource.name == "quotes" else {}
         return [rendering.record(resource, row, lines.get(row.id, [])) for row in rows]
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One item of a batch create: the body its own single POST would carry, and its key."""
+
+    record: dict[str, Any]
+    idempotency_key: str | None = None
+
+
+def batch_items(body: Any) -> list[BatchItem]:
+    """The items of a batch create (`BatchCreate`), or a 422 naming each field when the batch
+    itself is malformed. Records are not checked here: each is checked as its own create."""
+    _check_body("BatchCreate", body)
+    return [BatchItem(item["record"], item.get("idempotency_key")) for item in body["items"]]
+
+
+def quote_line_of_batch(record: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The quote of a batch's quote line, and the body the line's single POST to that quote
+    would carry; a 422 naming `quote_id` when the record does not say which quote."""
+    quote_id = record.get("quote_id")
+    if not isinstance(quote_id, str):
+        shown = json.dumps(quote_id)[:40]
+        message = "is required" if quote_id is None else f"must be string, not {shown}"
+        raise ValidationFailedError(
+            "the body breaks the contract at: quote_id", errors=[FieldError("quote_id", message)]
+        )
+    return quote_id, {name: value for name, value in record.items() if name != "quote_id"}
 
 
 def _check_body(schema_name: str, body: Any) -> None:
