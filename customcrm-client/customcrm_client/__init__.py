@@ -10,6 +10,7 @@ from customcrm_client.errors import (
     Problem,
     TransientError,
     classify,
+    error_for,
 )
 from customcrm_client.retry import RETRIABLE_EXCEPTIONS, RetryPolicy
 from customcrm_client.settings import ClientSettings
@@ -29,5 +30,6 @@ __all__ = [
     "TokenAuth",
     "TransientError",
     "classify",
+    "error_for",
     "etag",
 ]

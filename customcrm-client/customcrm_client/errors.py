@@ -8,7 +8,8 @@
 
 The three outer kinds mirror crmsync's RecordRejectedError / StaleVersionError / SystemicError;
 target-customcrm translates them at its Destination seam, so the tap needs no sync engine.
-This module never sends a request and never sleeps; it only reads responses.
+`error_for` builds the error of a whole response and of one batch item's result alike.
+This module never sends a request and never sleeps; it only reads answers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from typing import Any
 
 import requests
@@ -29,6 +31,8 @@ __all__ = [
     "Problem",
     "TransientError",
     "classify",
+    "error_for",
+    "problem_from",
 ]
 
 RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -93,16 +97,13 @@ class TransientError(CustomcrmError):
         self.retry_after = retry_after
 
 
-def read_problem(response: requests.Response) -> Problem:
-    """The problem+json body of an error response; plain text bodies become the detail."""
-    status = response.status_code
-    title = response.reason or "Error"
-    request_id = response.headers.get("X-Request-Id")
-    try:
-        body: Any = response.json()
-    except ValueError:
-        detail = response.text[:500]
-        return Problem(status=status, title=title, detail=detail, request_id=request_id)
+def problem_from(
+    status: int, body: Any, headers: Mapping[str, str] | None = None, reason: str | None = None
+) -> Problem:
+    """The problem of a failed answer: a response's, or one batch item's (its status and
+    problem body, with the headers of the batch response that carried it)."""
+    title = reason or _phrase(status)
+    request_id = (headers or {}).get("X-Request-Id")
     if not isinstance(body, dict):
         return Problem(status=status, title=title, detail=str(body)[:500], request_id=request_id)
     return Problem(
@@ -113,6 +114,21 @@ def read_problem(response: requests.Response) -> Problem:
         field_errors=_field_errors(body.get("errors")),
         request_id=request_id or _optional_str(body.get("request_id")),
     )
+
+
+def _body(response: requests.Response) -> Any:
+    """The parsed JSON body, or the text when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def _field_errors(raw: Any) -> dict[str, str]:
@@ -139,9 +155,9 @@ def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def retry_after_seconds(response: requests.Response) -> float | None:
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """`Retry-After` as seconds: delta-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
-    raw = response.headers.get("Retry-After")
+    raw = headers.get("Retry-After")
     if not raw:
         return None
     try:
@@ -159,18 +175,24 @@ def retry_after_seconds(response: requests.Response) -> float | None:
 
 def classify(response: requests.Response) -> None:
     """Raise the error this response stands for; return quietly for 1xx to 3xx."""
-    status = response.status_code
-    if status < 400:
+    if response.status_code < 400:
         return
-    problem = read_problem(response)
+    raise error_for(response.status_code, _body(response), response.headers, response.reason)
+
+
+def error_for(
+    status: int, body: Any, headers: Mapping[str, str] | None = None, reason: str | None = None
+) -> CustomcrmError:
+    """The error a failed answer stands for, built in one place so that a batch item's
+    problem raises exactly what its own request's response would have."""
+    problem = problem_from(status, body, headers, reason)
     if status in RETRIABLE_STATUSES:
-        raise TransientError(
-            problem.message(), status=status, retry_after=retry_after_seconds(response)
-        )
+        retry_after = retry_after_seconds(headers or {})
+        return TransientError(problem.message(), status=status, retry_after=retry_after)
     if status in SYSTEMIC_STATUSES:
-        raise CustomcrmSystemicError(f"Customcrm refused the credentials: {problem.message()}")
+        return CustomcrmSystemicError(f"Customcrm refused the credentials: {problem.message()}")
     if status == 412:
-        raise CustomcrmStaleVersionError(problem)
+        return CustomcrmStaleVersionError(problem)
     if status >= 500:
-        raise TransientError(problem.message(), status=status)
-    raise CustomcrmRejectedError(problem)
+        return TransientError(problem.message(), status=status)
+    return CustomcrmRejectedError(problem)

@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 import requests
 from customcrm_client import (
+    CustomcrmError,
     CustomcrmRejectedError,
     CustomcrmStaleVersionError,
     CustomcrmSystemicError,
     TransientError,
     classify,
+    error_for,
 )
 
 
@@ -98,3 +100,14 @@ def test_classify_reads_retry_after_as_an_http_date_in_the_past_as_zero() -> Non
     with pytest.raises(TransientError) as caught:
         classify(response(503, None, **{"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}))
     assert caught.value.retry_after == 0.0
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 412, 422, 503])
+def test_error_for_a_batch_items_problem_is_what_classify_raises_for_that_response(
+    status: int,
+) -> None:
+    body = {**PROBLEM, "status": status}
+    with pytest.raises(CustomcrmError) as raised:
+        classify(response(status, body, **{"X-Request-Id": "req-9"}))
+    built = error_for(status, body, {"X-Request-Id": "req-9"})
+    assert (type(built), str(built)) == (type(raised.value), str(raised.value))
