@@ -1,7 +1,13 @@
 """The Customcrm HTTP client shared by tap-customcrm and target-customcrm: auth, retries, errors."""
 
 from customcrm_client.auth import TokenAuth
-from customcrm_client.client import MAX_IDS_PER_READ, MAX_PAGE_SIZE, CustomcrmClient, etag
+from customcrm_client.client import (
+    MAX_BATCH,
+    MAX_IDS_PER_READ,
+    MAX_PAGE_SIZE,
+    CustomcrmClient,
+    etag,
+)
 from customcrm_client.errors import (
     CustomcrmError,
     CustomcrmRejectedError,
@@ -16,6 +22,7 @@ from customcrm_client.retry import RETRIABLE_EXCEPTIONS, RetryPolicy
 from customcrm_client.settings import ClientSettings
 
 __all__ = [
+    "MAX_BATCH",
     "MAX_IDS_PER_READ",
     "MAX_PAGE_SIZE",
     "RETRIABLE_EXCEPTIONS",

@@ -15,11 +15,19 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from customcrm_client.auth import TokenAuth
-from customcrm_client.errors import classify
+from customcrm_client.errors import (
+    CustomcrmRejectedError,
+    CustomcrmSystemicError,
+    classify,
+    error_for,
+)
 from customcrm_client.retry import RetryPolicy
 from customcrm_client.settings import ClientSettings
 
-__all__ = ["MAX_IDS_PER_READ", "MAX_PAGE_SIZE", "CustomcrmClient", "etag"]
+__all__ = ["MAX_BATCH", "MAX_IDS_PER_READ", "MAX_PAGE_SIZE", "CustomcrmClient", "etag"]
+
+MAX_BATCH = 100
+"""The contract's cap on the items of one batch create (`POST .../batch`)."""
 
 MAX_IDS_PER_READ = 100
 """The contract's cap on `ids=` (and on a repeated match-key filter) in one list request."""
@@ -72,18 +80,30 @@ class CustomcrmClient:
         """Send with retries; return a 2xx/3xx response or raise a classified error."""
 
         def attempt() -> requests.Response:
-            response = self.session.request(
-                method,
-                self.url(path),
-                params=params,
-                json=json,
-                headers=dict(headers or {}),
-                timeout=self.settings.request_timeout,
-            )
-            classify(response)
-            return response
+            return self._send_once(method, path, params=params, json=json, headers=headers)
 
         return self.retry.call(attempt, what=f"{method} {path}")
+
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """One try: a 2xx/3xx response, or the classified error."""
+        response = self.session.request(
+            method,
+            self.url(path),
+            params=params,
+            json=json,
+            headers=dict(headers or {}),
+            timeout=self.settings.request_timeout,
+        )
+        classify(response)
+        return response
 
     def send(self, prepared: requests.PreparedRequest) -> requests.Response:
         """Send an already prepared request (the tap's SDK builds these) once, classified."""
@@ -153,6 +173,37 @@ class CustomcrmClient:
         response = self.request("POST", path, json=dict(body), headers=headers)
         return dict(response.json())
 
+    def create_many(
+        self, path: str, items: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> list[dict[str, Any] | CustomcrmRejectedError]:
+        """Create (record body, idempotency key) items through a batch path such as
+        `settings.path("customers") + "/batch"`, `MAX_BATCH` per request. Answers in order, per
+        item, the created record or the `CustomcrmRejectedError` its own `create` would have
+        raised. Every item carries its key, so a retried batch creates nothing twice."""
+        outcomes: list[dict[str, Any] | CustomcrmRejectedError] = []
+        for start in range(0, len(items), MAX_BATCH):
+            outcomes.extend(self._create_batch(path, items[start : start + MAX_BATCH]))
+        return outcomes
+
+    def _create_batch(
+        self, path: str, items: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> list[dict[str, Any] | CustomcrmRejectedError]:
+        """One batch request, retried whole. An item answered with what is no record's own
+        fault (429 or 5xx: retried; 401: systemic) fails the whole batch, as a response would."""
+        body = {"items": [{"idempotency_key": key, "record": dict(rec)} for rec, key in items]}
+
+        def attempt() -> list[dict[str, Any] | CustomcrmRejectedError]:
+            response = self._send_once("POST", path, json=body)
+            results = response.json().get("results")
+            if not isinstance(results, list) or len(results) != len(items):
+                count = len(results) if isinstance(results, list) else "no"
+                raise CustomcrmSystemicError(
+                    f"Customcrm POST {path} answered {count} results for {len(items)} items"
+                )
+            return [_batch_outcome(result, response.headers) for result in results]
+
+        return self.retry.call(attempt, what=f"POST {path}")
+
     def patch(self, path: str, changes: Mapping[str, Any], *, version: str | int) -> dict[str, Any]:
         """PATCH only `changes`, guarded by `If-Match` against the version we merged with."""
         headers = {"If-Match": etag(version)}
@@ -163,6 +214,26 @@ class CustomcrmClient:
         """DELETE (a soft delete in Customcrm); guarded by `If-Match` when a version is known."""
         headers = {"If-Match": etag(version)} if version is not None else {}
         self.request("DELETE", path, headers=headers)
+
+
+def _batch_outcome(
+    result: Any, headers: Mapping[str, str]
+) -> dict[str, Any] | CustomcrmRejectedError:
+    """A batch item's created record, or the rejection its own create would have raised;
+    any other classified error is raised, for the whole batch."""
+    answer: Mapping[str, Any] = result if isinstance(result, Mapping) else {}
+    status, record = answer.get("status"), answer.get("record")
+    if isinstance(status, int) and status >= 400:
+        error = error_for(status, answer.get("problem"), headers)
+        if isinstance(error, CustomcrmRejectedError):
+            return error
+        raise error
+    if not isinstance(status, int) or not isinstance(record, Mapping):
+        # Not shown: a record's values may be personal data.
+        raise CustomcrmSystemicError(
+            "Customcrm answered a batch item with neither record nor problem"
+        )
+    return dict(record)
 
 
 def _flag(value: bool) -> str:
