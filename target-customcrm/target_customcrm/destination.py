@@ -3,6 +3,7 @@
 It decides nothing about *whether* to write (crmsync does); it only turns crmsync's calls into
 the right requests: batched reads by `ids=`, match-key filters (primed for a whole batch with one
 request per 100 keys), the correlation key in `Idempotency-Key` and `external_ids.crmsync`,
+creates of an initial load through the batch create (100 records per request),
 PATCH of changes only under `If-Match`, soft DELETE, and quote lines under their quote (read
 through the `/quote-lines` feed). No read before or after a write: the write's response is the
 record. Thread-safe: the client is, and the small indexes below are guarded by a lock.
@@ -116,6 +117,30 @@ class CustomcrmDestination:
         created = self.client.create(path, body, idempotency_key=correlation_key)
         self._remember(entity, created)
         return ours_from(entity, created)
+
+    @as_crmsync_errors
+    def create_many(
+        self, entity: str, items: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> list[Ours | RecordRejectedError]:
+        """Create many records through the contract's batch create (100 per request), each
+        item under its correlation key as in `create`; a refused item comes back as its error.
+
+        Quote lines of any quotes go in one batch (each names its `quote_id`).
+        """
+        bodies: list[tuple[Mapping[str, Any], str]] = []
+        for values, correlation_key in items:
+            body = payload(entity, values, creating=True)
+            body["external_ids"] = {CORRELATION_SYSTEM: correlation_key}
+            bodies.append((body, correlation_key))
+        path = f"{self.client.settings.path(self._stream(entity))}/batch"
+        answers: list[Ours | RecordRejectedError] = []
+        for answer in self.client.create_many(path, bodies):
+            if isinstance(answer, CustomcrmRejectedError):
+                answers.append(RecordRejectedError(answer.reason, status=answer.status))
+                continue
+            self._remember(entity, answer)
+            answers.append(ours_from(entity, answer))
+        return answers
 
     @as_crmsync_errors
     def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:
