@@ -255,3 +255,22 @@ def test_an_invalid_patch_is_a_validation_problem_even_with_a_stale_if_match(
     assert [(e.field, e.message) for e in refused.value.errors] == [
         ("email", "must be an e-mail address")
     ]
+
+
+def test_new_ids_count_on_after_a_reseed_a_restart_and_a_folder_without_counters(
+    tmp_path: Path,
+) -> None:
+    crm = CustomcrmModel(tmp_path)
+    crm.reset(2, 7)
+    seeded = len(_feed(crm, limit=500, include_deleted=True))
+    assert _customer(crm, "Etter Frø AS")["id"] == f"cus_{seeded + 1}"
+    crm.close()
+
+    reopened = CustomcrmModel(tmp_path)  # the counter is stored with the records
+    assert _customer(reopened, "Neste AS")["id"] == f"cus_{seeded + 2}"
+    with reopened._store.transaction() as db:  # a data folder from before the counters
+        db.execute("DELETE FROM id_counters")
+    assert _customer(reopened, "Tredje AS")["id"] == f"cus_{seeded + 3}"
+    reopened.reset(0, 0)
+    assert _customer(reopened, "Først AS")["id"] == "cus_1"
+    reopened.close()
