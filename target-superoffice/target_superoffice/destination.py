@@ -29,12 +29,14 @@ from superoffice_client import (
     SuperOfficeClient,
     UnavailableError,
     VersionConflictError,
+    rows,
 )
 from superoffice_client.archive_rows import read_rows
 
 from target_superoffice.correlation import CorrelationKeys, ForeignKeys
 from target_superoffice.entities import (
     PRIMED_KEYS,
+    PRODUCTS,
     RESOURCES,
     Blanks,
     as_ours,
@@ -186,12 +188,56 @@ class SuperOfficeDestination:
             resource = RESOURCES[entity]
             udefs = self.keys.udefs(TABLES[entity], correlation_key)
             created = resource.create(self.client, self.blanks.get(resource.path), values, udefs)
-            if entity == "product" and normalise_key("code", created.values.get("code")):
-                # Its ERP key finds it again: crmsync matches a resumed create by its match
-                # keys when the correlation key is not found, so the key's own call is spared.
+            if entity == "product":
+                self._key_product(created.values, int(created.id), correlation_key)
                 return created
         self.keys.save(TABLES[entity], int(created.id), correlation_key)
         return created
+
+    def _key_product(self, row: Mapping[str, Any], product_id: int, correlation_key: str) -> None:
+        """A product without a code gets its correlation key as a foreign key. One with a code
+        needs none: crmsync matches a resumed create by its match keys when the correlation
+        key finds nothing, and the code is one, so the key's own call is spared."""
+        if not normalise_key("code", row.get("code")):
+            self.keys.save("product", product_id, correlation_key)
+
+    def create_many(
+        self, entity: str, items: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> list[Ours | RecordRejectedError]:
+        """The creates one after another, as `create` makes them (SuperOffice has no batch
+        create of entities; its Mass Operations API writes raw table rows as a system user,
+        outside the rules of Person and Contact), so that crmsync claims and links a chunk of
+        records at a time. New products' versions are read in one archive query for the chunk
+        instead of one each."""
+        if entity != "product":
+            return [self._create_or_refusal(entity, values, key) for values, key in items]
+        answers: list[Ours | RecordRejectedError | None] = [None] * len(items)
+        posted: list[tuple[int, dict[str, Any], str]] = []
+        blank = self.blanks.get(PRODUCTS.path)
+        for index, (values, correlation_key) in enumerate(items):
+            try:
+                with translated_errors():
+                    product = PRODUCTS.post(self.client, blank, values)
+                    row = rows.product_row(product, None)
+                    self._key_product(row, int(product["ProductId"]), correlation_key)
+            except RecordRejectedError as error:
+                answers[index] = error
+                continue
+            posted.append((index, product, correlation_key))
+        with translated_errors():
+            stored = PRODUCTS.as_stored(self.client, [product for _, product, _ in posted])
+        for (index, _product, correlation_key), ours in zip(posted, stored, strict=True):
+            self.primed.forget(entity, ours.values)
+            answers[index] = _with_key(ours, correlation_key)
+        return [answer for answer in answers if answer is not None]
+
+    def _create_or_refusal(
+        self, entity: str, values: Mapping[str, Any], correlation_key: str
+    ) -> Ours | RecordRejectedError:
+        try:
+            return self.create(entity, values, correlation_key)
+        except RecordRejectedError as error:
+            return error
 
     def create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:
         """One POST (plus the key's own call where it cannot travel inside the POST)."""

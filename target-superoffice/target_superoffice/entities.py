@@ -37,7 +37,15 @@ from superoffice_client.query import ArchiveQuery, any_of, contains, equals, one
 
 from target_superoffice import payloads
 
-__all__ = ["RESOURCES", "Blanks", "Resource", "as_ours", "find_candidates", "unmodified_since"]
+__all__ = [
+    "PRODUCTS",
+    "RESOURCES",
+    "Blanks",
+    "Resource",
+    "as_ours",
+    "find_candidates",
+    "unmodified_since",
+]
 
 Row = dict[str, Any]
 
@@ -202,16 +210,38 @@ COMPANIES = Resource(
 class ProductResource(Resource):
     """Product: the carrier has no timestamp (its archive row does) and no PATCH."""
 
-    def _version(self, client: SuperOfficeClient, product_id: int) -> Any:
+    def as_stored(
+        self, client: SuperOfficeClient, entities: Sequence[Mapping[str, Any]]
+    ) -> list[Ours]:
+        """Product carriers as Ours, their `updatedDate`s (the version) read in one archive
+        query for all of them, since the carrier has none."""
+        ids = [int(entity["ProductId"]) for entity in entities]
         query = ArchiveQuery(
-            select=("productId", "updatedDate"), filter=one_of("productId", [product_id]), top=1
+            select=("productId", "updatedDate"), filter=one_of("productId", ids), top=len(ids)
         )
-        found = client.archive_page("Product", query)
-        return found[0].get("updatedDate") if found else None
+        versions = {
+            int(row["productId"]): row.get("updatedDate")
+            for row in client.archive_page("Product", query)
+        }
+        return [
+            as_ours(
+                rows.product_row(entity, versions.get(int(entity["ProductId"]))),
+                self.spec,
+                {"entity": entity},
+            )
+            for entity in entities
+        ]
 
     def _ours(self, client: SuperOfficeClient, entity: Mapping[str, Any]) -> Ours:
-        updated = self._version(client, int(entity["ProductId"]))
-        return as_ours(rows.product_row(entity, updated), self.spec, {"entity": entity})
+        return self.as_stored(client, [entity])[0]
+
+    def post(
+        self, client: SuperOfficeClient, blank: Row, values: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """POST a new product; its carrier, still without its version (see `as_stored`)."""
+        body = payloads.product_payload(blank, values)
+        posted: dict[str, Any] = client.request("POST", "Product", json=body).json()
+        return posted
 
     def read(self, client: SuperOfficeClient, record_id: str) -> Ours | None:
         try:
@@ -224,8 +254,7 @@ class ProductResource(Resource):
         self, client: SuperOfficeClient, blank: Row, values: Mapping[str, Any], udefs: Row
     ) -> Ours:
         """POST, then the archive's `updatedDate` (the carrier has none); products have no udefs."""
-        body = payloads.product_payload(blank, values)
-        return self._ours(client, client.request("POST", "Product", json=body).json())
+        return self._ours(client, self.post(client, blank, values))
 
     def update(self, client: SuperOfficeClient, ours: Ours, changes: Mapping[str, Any]) -> Ours:
         """PUT the carrier read with `ours` plus the changes. Reading it again is not needed to

@@ -146,6 +146,28 @@ def test_a_new_product_costs_a_post_and_its_archive_version_its_code_finds_it_ag
     }
 
 
+def test_new_products_of_one_batch_have_their_versions_read_in_one_archive_query(
+    leg: Leg, empty_tenant: RunningSandbox
+) -> None:
+    products = [
+        _incoming(f"prd_{n}", V1, {**PRODUCT, "code": f"FJ-{n}", "name": f"Widget {n}"})
+        for n in range(8)
+    ]
+
+    calls = _calls(empty_tenant, leg, "product", products)
+
+    assert calls == {
+        # a match query per code (no sink primes this leg), then one version query per chunk
+        # of the batch (a chunk per worker thread: 4), not one per product
+        "GET Product": 8 + 4,
+        "GET Product/default": 1,
+        "POST Product": 8,
+    }
+    stored = leg.destination.fetch("product", [leg.link("product", "prd_7")])
+    (ours,) = stored.values()
+    assert ours.values["code"] == "FJ-7"
+
+
 def test_a_new_product_without_a_code_also_stores_its_key_as_a_foreign_key(
     leg: Leg, empty_tenant: RunningSandbox
 ) -> None:
