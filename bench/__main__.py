@@ -66,6 +66,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "(4: the targets' default)",
     )
     parser.add_argument(
+        "--naive-sample",
+        type=int,
+        default=None,
+        help="load only about this many records with the naive loader, the same share of "
+        "every level (default: all; at the full size it would take most of the measure)",
+    )
+    parser.add_argument(
         "--memory-records",
         default="2000,10000",
         help=f"records per plugin run for peak RSS (full size: {FULL['memory_records']})",
@@ -114,7 +121,11 @@ def _run(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         from bench.load import measure_load
 
         return measure_load(
-            workdir / "load", args.load_companies, args.latency_ms, args.concurrency
+            workdir / "load",
+            args.load_companies,
+            args.latency_ms,
+            args.concurrency,
+            args.naive_sample,
         )
     if name == "memory":
         from bench.memory import measure_memory

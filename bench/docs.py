@@ -112,7 +112,10 @@ def _load(result: dict[str, Any], title: str = "## 3. Initial load throughput") 
         "`python -m bench --measures load --load-companies 10000`); destination empty; "
         f"both sandboxes add {result['latency_ms']} ms to every request. The real target "
         "(process start included) loads the mapped Singer file; the naive loader (one request "
-        "per record, sequential) and the raw concurrent client "
+        "per record, sequential"
+        + (f"; a sample of about {result['naive_sample']} of the records, the same share of "
+           "every level" if result.get("naive_sample") else "")
+        + ") and the raw concurrent client "
         f"({result['max_concurrency']} threads, as the targets' `max_concurrency`) then "
         "create the same records, read back from what the target made, into the emptied "
         "destination. Toward Customcrm, whose API has a batch create, the raw client also "

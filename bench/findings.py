@@ -51,12 +51,26 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
         for name, d in load["directions"].items():
             rows.append([f"{name}{at}: ≥ 5 times the naive loader", d["target_vs_naive"],
                          goal(d["target_vs_naive"] >= 5)])  # fmt: skip
-            rows.append([f"{name}{at}: ≥ 80% of raw capacity", f"{d['target_vs_raw']:.0%}",
-                         goal(d["target_vs_raw"] >= 0.8)])  # fmt: skip
+            raw = capacity(d)
+            rows.append([f"{name}{at}: ≥ 80% of raw capacity (`{raw['loader']}`)",
+                         f"{d['target_vs_raw']:.0%}", goal(d["target_vs_raw"] >= 0.8)])  # fmt: skip
+            if raw["loader"] != "raw_concurrent":
+                per_record = next(x for x in d["loaders"] if x["loader"] == "raw_concurrent")
+                ratio = d["loaders"][0]["records_per_second"] / per_record["records_per_second"]
+                rows.append([f"{name}{at}: ≥ 80% of a raw client making one request per record "
+                             "(`raw_concurrent`)", f"{ratio:.0%}", goal(ratio >= 0.8)])  # fmt: skip
     if "memory" in results:
         peak = max(p["peak_rss_mb"] for r in results["memory"]["runs"] for p in r["processes"])
         rows.append(["peak RSS of every plugin ≤ 200 MB", f"largest {peak} MB", goal(peak <= 200)])
     return "## Against the goals of issue 9\n\n" + table(["goal", "measured", "met"], rows)
+
+
+NO_SUPEROFFICE_BATCH = (
+    " SuperOffice has no batch create of entities: its Mass Operations API "
+    "(`Agents/DatabaseTable/Insert`, `Upsert`) writes raw table rows as a system user, outside "
+    "the rules of Person and Contact (docs.superoffice.com, api/netserver/bulk-operations/"
+    "mass-operations), and its rate limits are undocumented."
+)
 
 
 def capacity(direction: dict[str, Any]) -> dict[str, Any]:
@@ -114,8 +128,10 @@ def findings(results: dict[str, dict[str, Any]]) -> str:
                 lines.append(
                     f"{name} at max_concurrency {load['max_concurrency']}: the raw client "
                     f"itself reaches {raw['records_per_second'] / naive:.1f} times the naive "
-                    "loader, so 5 times needs more requests in flight or fewer requests than "
-                    "records (a bulk create)."
+                    "loader: one request per record with N requests in flight is at most N "
+                    "times one at a time, so 5 times needs more requests in flight or fewer "
+                    "requests than records (a batch create)."
+                    + (NO_SUPEROFFICE_BATCH if name.endswith("superoffice") else "")
                 )
     if "memory" in results:
         peaks: dict[str, list[tuple[int, float]]] = {}

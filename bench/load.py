@@ -21,6 +21,7 @@ from bench.loaders import (
     concurrent_batches,
     customcrm_creates,
     naive,
+    sample,
     superoffice_creates,
 )
 from bench.pipes import count_records, keep_streams, run_plugin
@@ -86,7 +87,12 @@ def _rates(name: str, seconds: float, records: int, calls: dict[str, Any]) -> di
 
 
 def _direction(
-    plugins: Plugins, name: str, companies: int, latency_ms: int, concurrency: int
+    plugins: Plugins,
+    name: str,
+    companies: int,
+    latency_ms: int,
+    concurrency: int,
+    naive_records: int | None,
 ) -> dict[str, Any]:
     direction = DIRECTIONS[name]
     source_name, destination_name = name.split("->")
@@ -106,8 +112,9 @@ def _direction(
     results[0]["peak_rss_mb"] = ran[0].peak_rss_mb
     creates: list[list[Create]] = direction["creates"](destination)
     made = sum(len(level) for level in creates)
+    naive_creates = sample(creates, naive_records) if naive_records else creates
     loaders = {
-        "naive": lambda: naive(destination, creates),
+        "naive": lambda: naive(destination, naive_creates),
         "raw_concurrent": lambda: concurrent(destination, creates, concurrency),
     }
     if direction["batches"]:
@@ -137,19 +144,26 @@ def _direction(
 
 
 def measure_load(
-    workdir: Path, companies: int, latency_ms: int, concurrency: int = MAX_CONCURRENCY
+    workdir: Path,
+    companies: int,
+    latency_ms: int,
+    concurrency: int = MAX_CONCURRENCY,
+    naive_records: int | None = None,
 ) -> dict[str, Any]:
     """Both directions, each from `companies` seeded companies into an empty destination,
-    the targets and the raw client `concurrency` requests at a time."""
+    the targets and the raw client `concurrency` requests at a time. `naive_records`: the
+    naive loader loads a sample of about that many records (its rate is one request at a
+    time whatever the size; at the full size it would take most of the measure)."""
     with two_crms(workdir, 0) as crms:
         crms.plugins.max_concurrency = concurrency
         directions = {
-            name: _direction(crms.plugins, name, companies, latency_ms, concurrency)
+            name: _direction(crms.plugins, name, companies, latency_ms, concurrency, naive_records)
             for name in DIRECTIONS
         }
     return {
         "companies_seeded_in_source": companies,
         "latency_ms": latency_ms,
         "max_concurrency": concurrency,
+        "naive_sample": naive_records,
         "directions": directions,
     }

@@ -24,6 +24,7 @@ __all__ = [
     "concurrent_batches",
     "customcrm_creates",
     "naive",
+    "sample",
     "superoffice_creates",
 ]
 
@@ -172,6 +173,29 @@ class _Creator:
             if result["status"] >= 400:
                 raise RuntimeError(f"batch {path}: {result['problem']}")
             self.ids[create.key] = str(result["record"][create.id_field])
+
+
+def sample(levels: list[list[Create]], records: int) -> list[list[Create]]:
+    """About `records` of the creates, the same share of every level, keeping only records
+    whose parents are kept too (so the sample loads like the whole)."""
+    total = sum(len(level) for level in levels)
+    if records >= total:
+        return levels
+    share = records / total
+    kept: set[tuple[str, str]] = set()
+    sampled: list[list[Create]] = []
+    for level in levels:
+        wanted = max(1, round(len(level) * share))
+        chosen = []
+        for create in level:
+            if len(chosen) >= wanted:
+                break
+            needs = [*create.refs.values(), *([create.parent] if create.parent else [])]
+            if all(key in kept for key in needs):
+                chosen.append(create)
+                kept.add(create.key)
+        sampled.append(chosen)
+    return sampled
 
 
 def naive(sandbox: Sandbox, levels: list[list[Create]]) -> int:

@@ -40,3 +40,35 @@ def test_bench_crosswalk_writes_measured_fields_and_renders_the_page(tmp_path: P
     assert "## 5. Crosswalk" in text
     assert f"| sqlite | 1,000 | {sqlite['bulk_load']['seconds']} |" in text
     assert page.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_naive_sample_keeps_each_levels_share_and_only_records_whose_parents_it_keeps() -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench.loaders import Create, sample
+
+    companies = [Create(("customers", f"c{n}"), "customers", {}, "id") for n in range(10)]
+    people = [
+        Create(
+            ("contacts", f"p{n}"),
+            "contacts",
+            {},
+            "id",
+            {"customer_id": ("customers", f"c{n % 10}")},
+        )
+        for n in range(20)
+    ]
+    lines = [
+        Create(
+            ("lines", f"l{n}"), "quotes/{parent}/lines", {}, "id", parent=("customers", f"c{9 - n}")
+        )
+        for n in range(10)
+    ]
+
+    kept = sample([companies, people, lines], 8)
+
+    assert [len(level) for level in kept] == [2, 4, 2]
+    chosen = {create.key for level in kept for create in level}
+    for create in (c for level in kept for c in level):
+        assert all(key in chosen for key in create.refs.values())
+        assert create.parent is None or create.parent in chosen
+    assert sample([companies, people], 1000) == [companies, people]
