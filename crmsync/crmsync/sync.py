@@ -333,9 +333,10 @@ BULK_CHUNK = 100
 
 
 def _chunks(records: list[Incoming], workers: int) -> list[list[Incoming]]:
-    """Records split for the worker threads: as even as possible, `BULK_CHUNK` at most."""
+    """Records split for the worker threads: `BULK_CHUNK` at most, in a multiple of
+    `workers` chunks of even size, so that no round of chunks leaves threads idle."""
     if not records:
         return []
-    count = max(workers, -(-len(records) // BULK_CHUNK))
-    size = -(-len(records) // count)
+    rounds = -(-len(records) // (BULK_CHUNK * workers))
+    size = -(-len(records) // (rounds * workers))
     return [records[start : start + size] for start in range(0, len(records), size)]
