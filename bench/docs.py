@@ -255,8 +255,11 @@ def render(results_dir: Path, page: Path) -> None:
     extra_loads = {stem: results.pop(stem) for stem in list(results) if stem.startswith("load_")}
     parts += [SECTIONS[name](results[name]) for name in SECTIONS if name in results]
     for load in extra_loads.values():
-        # A supplementary load at another concurrency (e.g. `load_8.json`, `--concurrency 8`).
-        title = f"## 3b. Initial load throughput at max_concurrency {load['max_concurrency']}"
+        # A supplementary load at another size or concurrency (e.g. `load_10000.json`).
+        title = (
+            f"## 3b. Initial load throughput from {load['companies_seeded_in_source']} "
+            f"companies at max_concurrency {load['max_concurrency']}"
+        )
         parts.append(_load(load, title))
     page.write_text("\n\n".join(parts) + "\n")
     _plot(results, page.with_suffix(".png"))

@@ -47,7 +47,7 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
             met = goal((above if above is not None else per) <= 2)
             rows.append([wanted, f"{measured} (with the next run: {with_next})", met])
     for load in _loads(results):
-        at = f" (max_concurrency {load['max_concurrency']})"
+        at = _at(load)
         for name, d in load["directions"].items():
             rows.append([f"{name}{at}: ≥ 5 times the naive loader", d["target_vs_naive"],
                          goal(d["target_vs_naive"] >= 5)])  # fmt: skip
@@ -77,6 +77,14 @@ def capacity(direction: dict[str, Any]) -> dict[str, Any]:
     """The raw loader the target is compared with (the faster raw client of the API)."""
     name = direction.get("raw_capacity_loader", "raw_concurrent")
     return next(loader for loader in direction["loaders"] if loader["loader"] == name)
+
+
+def _at(load: dict[str, Any]) -> str:
+    """Which load a figure comes from: its size and concurrency."""
+    return (
+        f" ({load['companies_seeded_in_source']} companies, "
+        f"max_concurrency {load['max_concurrency']})"
+    )
 
 
 def _loads(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -111,12 +119,13 @@ def findings(results: dict[str, dict[str, Any]]) -> str:
     if "cost" in results:
         lines += _idle_extras(results["cost"])
     for load in _loads(results):
+        at = _at(load)
         for name, d in load["directions"].items():
             target, raw = d["loaders"][0], capacity(d)
             per = round(target["requests"] / max(target["records"], 1), 2)
             raw_per = round(raw["requests"] / max(raw["records"], 1), 2)
             lines.append(
-                f"{name} at max_concurrency {load['max_concurrency']}: the target made {per} "
+                f"{name}{at}: the target made {per} "
                 f"requests per record ({target['requests']} for {target['records']}) and "
                 f"reached {d['target_records_per_second_after_startup']} records/s after its "
                 f"{d['target_startup_seconds']} s start-up, against "
@@ -126,7 +135,7 @@ def findings(results: dict[str, dict[str, Any]]) -> str:
             naive = d["loaders"][1]["records_per_second"]
             if raw["records_per_second"] / naive < 5:
                 lines.append(
-                    f"{name} at max_concurrency {load['max_concurrency']}: the raw client "
+                    f"{name}{at}: the raw client "
                     f"itself reaches {raw['records_per_second'] / naive:.1f} times the naive "
                     "loader: one request per record with N requests in flight is at most N "
                     "times one at a time, so 5 times needs more requests in flight or fewer "
