@@ -3,7 +3,8 @@
 A target provides only its name and settings, `build_destination(config)`, and
 `entity_specs` (stream name → EntitySpec); this module turns Singer records into
 `Incoming`, lets the destination prime the batch's match candidates, feeds
-`Synchronizer.receive` per batch, drains parents first, calls
+`Synchronizer.receive` per batch, drains parents first (also when a child's sink fills up
+first), calls
 `finish()` before the final STATE line, and prints the run report to stderr. It is the
 only crmsync module that imports singer_sdk.
 """
@@ -70,6 +71,7 @@ class SyncSink(BatchSink):
     def process_batch(self, context: dict[str, t.Any]) -> None:
         """Read every record as Incoming, quarantine the unreadable ones, pass the batch on."""
         target = self.sync_target
+        target.drain_parents(self)
         spec = target.entity_specs[self.stream_name]
         sync = target.synchronizer
         readable: list[Incoming] = []
@@ -234,10 +236,24 @@ class SyncTarget(Target):
             self._sinks_seen.append(sink)
         return sink
 
+    def _rank(self, sink: Sink) -> int:
+        """A sink's place in dependency order (parents first; unsynced streams last)."""
+        names = list(self.entity_specs)
+        return names.index(sink.stream_name) if sink.stream_name in names else len(names)
+
+    def drain_parents(self, sink: Sink) -> None:
+        """Drain the records the parents' sinks hold, before `sink`'s batch.
+
+        The SDK drains a sink as soon as it is full (10,000 records): a child stream drained
+        before its parents' pending records would defer every child to the end of the run.
+        """
+        for parent in sorted(self._sinks_seen, key=self._rank):
+            if self._rank(parent) < self._rank(sink) and parent.current_size:
+                self.drain_one(parent)
+
     def process_endofpipe(self) -> None:
         """Drain parents first, finish the run, print the report, then emit the final STATE."""
-        rank = {name: index for index, name in enumerate(self.entity_specs)}
-        for sink in sorted(self._sinks_seen, key=lambda s: rank.get(s.stream_name, len(rank))):
+        for sink in sorted(self._sinks_seen, key=self._rank):
             self.drain_one(sink)
         if self._synchronizer is not None or self._sinks_seen:
             sync = self.synchronizer

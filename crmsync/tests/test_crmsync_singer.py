@@ -10,7 +10,7 @@ from crmsync.deletes import DeleteCircuitBreakerError
 from crmsync.settings import SyncSettings
 from crmsync.singer import SyncTarget
 
-from crmsync import Crosswalk, EntitySpec, MatchKey, Reference
+from crmsync import Crosswalk, EntitySpec, MatchKey, Reference, Synchronizer
 
 COMPANY_SCHEMA = {
     "type": "object",
@@ -174,3 +174,43 @@ def test_a_tripped_delete_breaker_fails_the_target_before_any_state(
     assert output.out == ""
     assert "delete circuit breaker tripped for company" in output.err
     assert len(right.live("company")) == 1
+
+
+def test_a_child_sink_filling_up_first_drains_its_parents_records_before_its_own(
+    target_class, right, crosswalk_url, monkeypatch
+):
+    results: list[str] = []
+    receive = Synchronizer.receive
+
+    def watched(self, entity, records):
+        outcomes = receive(self, entity, records)
+        results.extend(outcome.result for outcome in outcomes)
+        return outcomes
+
+    monkeypatch.setattr(Synchronizer, "receive", watched)
+    config = {"crosswalk_url": crosswalk_url, "source_system": "customcrm", "batch_size_rows": 2}
+    company = {"name": "Acme AS", "updated_at": "2026-01-01T00:00:01Z", "deleted_at": None}
+    people = [
+        record(
+            "contacts",
+            _source_system="customcrm",
+            _source_id=f"p{n}",
+            _source_version="2026-01-01T00:00:02Z",
+            first_name=f"Kari {n}",
+            company_id="c1",
+        )
+        for n in range(2)
+    ]
+    target = target_class(config=config)
+    target.listen(
+        file_input=lines(
+            schema("customers", COMPANY_SCHEMA),
+            record("customers", id="c1", org_number="912345678", **company),
+            schema("contacts", PERSON_SCHEMA),
+            *people,  # the contacts sink is full here, the customers sink still holds c1
+        )
+    )
+
+    assert results == ["created"] * 3  # no person waited for its company
+    (company_id,) = right.live("company")
+    assert {p["company_id"] for p in right.live("person").values()} == {company_id}
