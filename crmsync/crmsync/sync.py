@@ -6,6 +6,7 @@ deferred retries, held deletes) and leaves each record's decisions to `recipe.py
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -255,9 +256,10 @@ class Synchronizer:
             ]
             due.sort(key=lambda item: (rank[item.entity], item.id))
             before = len(due)
-            for item in due:
-                tried.add(item.id)
-                self._retry(item)
+            for entity, items in itertools.groupby(due, key=lambda item: item.entity):
+                retried = list(items)
+                tried.update(item.id for item in retried)
+                self._retry(entity, retried)
             left = [
                 item
                 for item in self.crosswalk.quarantine.due(self.destination.system, self.run_id)
@@ -266,16 +268,21 @@ class Synchronizer:
             if not left or len(left) >= before:
                 return
 
-    def _retry(self, item: QuarantineItem) -> None:
-        record = from_payload(item.payload)
-        self.effects.track(item.entity, record.key)
-        if item.kind == "held_delete":
-            link = self.effects.find(item.entity, record.system, record.id)
+    def _retry(self, entity: str, items: list[QuarantineItem]) -> None:
+        """Retry one entity's quarantined records as one batch (held deletes one by one)."""
+        records: list[Incoming] = []
+        for item in items:
+            record = from_payload(item.payload)
+            self.effects.track(entity, record.key)
+            if item.kind != "held_delete":
+                records.append(record)
+                continue
+            link = self.effects.find(entity, record.system, record.id)
             if link is not None:
-                self._delete(item.entity, [(record, link)])
-            self.effects.resolve(item.entity, record.key)
-            return
-        self.receive(item.entity, [record])
+                self._delete(entity, [(record, link)])
+            self.effects.resolve(entity, record.key)
+        if records:
+            self.receive(entity, records)
 
     def _apply_deletes(self) -> None:
         for entity in self.specs:

@@ -579,3 +579,24 @@ def test_records_sharing_a_match_key_are_not_bulk_created_side_by_side(world):
 
     assert world.left.calls["create_many"] == 0  # one after the other, as in the batch
     assert world.left.calls["create"] == 2
+
+
+def test_deferred_records_are_retried_at_the_end_of_the_run_as_one_batch(world):
+    company = world.right.add("company", name="Acme AS")
+    for n in range(6):
+        world.right.add("person", first_name=f"P{n}", email=f"p{n}@acme.no", company_id=company)
+    sync = Synchronizer(
+        world.crosswalk,
+        world.left,
+        settings=SyncSettings(max_concurrency=1),
+        specs=SPECS_FROM(world),
+        leg="superoffice->customcrm",
+    )
+    deferred = sync.receive("person", world.right.feed("person"))  # before their company
+    sync.receive("company", world.right.feed("company"))
+    report = sync.finish()
+
+    assert {outcome.result for outcome in deferred} == {"deferred"}
+    assert report.get("person", "created") == 6
+    assert world.left.calls["create_many"] == 2  # the company, then all six persons at once
+    assert world.mirrored("person")
