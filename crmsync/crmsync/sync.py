@@ -186,7 +186,16 @@ class Synchronizer:
                 unmatched.append(record)
             else:
                 outcomes.append(partnered)
-        return outcomes + (self.recipe.create_many(spec, unmatched) if unmatched else [])
+        if not unmatched:
+            return outcomes
+        try:
+            return outcomes + self.recipe.create_many(spec, unmatched)
+        except SystemicError:
+            raise
+        except Exception as error:  # e.g. the crosswalk failed: open intents resume next run
+            return outcomes + [
+                self.recipe.reject(spec, record, reason_of(error)) for record in unmatched
+            ]
 
     def _apply(
         self,

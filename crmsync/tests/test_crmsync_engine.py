@@ -600,3 +600,23 @@ def test_deferred_records_are_retried_at_the_end_of_the_run_as_one_batch(world):
     assert report.get("person", "created") == 6
     assert world.left.calls["create_many"] == 2  # the company, then all six persons at once
     assert world.mirrored("person")
+
+
+def test_a_bulk_create_whose_links_cannot_be_stored_quarantines_its_records_and_resumes_them(
+    world, monkeypatch
+):
+    for n in range(3):
+        world.right.add("company", name=f"Company {n}")
+
+    def crosswalk_down(*args, **kwargs):
+        raise RuntimeError("the crosswalk is gone")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(world.crosswalk, "link_many", crosswalk_down)
+        first = world.leg(world.right, world.left)
+    world.leg(world.right, world.left)
+
+    assert first.get("company", "quarantined") == 3
+    assert world.crosswalk.quarantine.items() == []
+    assert len(world.left.live("company")) == 3  # created once, linked by key on the rerun
+    assert world.mirrored("company")
