@@ -142,7 +142,10 @@ def test_sigkill_of_a_target_at_seeded_points_loses_nothing_and_duplicates_nothi
         assert crms.cc("GET", f"contacts/{cc_id}")["title"] == f"SuperOffice crash edit {number}"
 
     points = initial[killed_leg] + updates[killed_leg]
-    print(f"{killed_leg}: SIGKILL after these numbers of writes: {initial[killed_leg]} + {updates[killed_leg]}")
+    print(
+        f"{killed_leg}: SIGKILL after these numbers of writes: "
+        f"{initial[killed_leg]} + {updates[killed_leg]}"
+    )
     assert len(points) >= LANDED[killed_leg], (initial, updates)
 
 
