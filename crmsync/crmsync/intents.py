@@ -60,15 +60,7 @@ class Intents:
             with store.transaction(self.engine) as connection:
                 connection.execute(
                     _INSERT_INTENT,
-                    {
-                        "entity": entity,
-                        "source_system": source_system,
-                        "source_id": source_id,
-                        "destination_system": destination_system,
-                        "correlation_key": key,
-                        "run_id": run_id,
-                        "claimed_at": now,
-                    },
+                    _row(entity, (source_system, source_id), destination_system, key, run_id, now),
                 )
             return Intent(key, resumed=False)
         except IntegrityError:
@@ -91,16 +83,8 @@ class Intents:
         now = store.utcnow()
         keys = [uuid.uuid4().hex for _ in sources]
         rows = [
-            {
-                "entity": entity,
-                "source_system": source_system,
-                "source_id": source_id,
-                "destination_system": destination_system,
-                "correlation_key": key,
-                "run_id": run_id,
-                "claimed_at": now,
-            }
-            for (source_system, source_id), key in zip(sources, keys, strict=True)
+            _row(entity, source, destination_system, key, run_id, now)
+            for source, key in zip(sources, keys, strict=True)
         ]
         if not rows:
             return []
@@ -202,6 +186,26 @@ class Intents:
                 )
             ).scalar()
         return None if key is None else str(key)
+
+
+def _row(
+    entity: str,
+    source: tuple[str, str],
+    destination_system: str,
+    correlation_key: str,
+    run_id: int,
+    now: dt.datetime,
+) -> dict[str, object]:
+    """An `intents` row: who claims the create of which source record, under which key."""
+    return {
+        "entity": entity,
+        "source_system": source[0],
+        "source_id": source[1],
+        "destination_system": destination_system,
+        "correlation_key": correlation_key,
+        "run_id": run_id,
+        "claimed_at": now,
+    }
 
 
 def _alive(pid: int) -> bool:
