@@ -153,17 +153,16 @@ class TwoWay:
             env=self.env,
         )
         killed = False
-        while process.exitcode is None:
+        while process.running():
             if kill_when is not None and kill_when():
                 process.kill()
                 killed = True
                 break
-            process.join(0.002 if kill_when else 0.05)
-        process.join(300)
+            process.process.join(0.002 if kill_when else 0.05)
         run = LegRun(
             leg,
             None,
-            process.exitcode if process.exitcode is not None else -1,
+            process.wait(),
             last_state(out.read_text()),
             err.read_text(errors="replace"),
             killed,
@@ -367,8 +366,58 @@ for module in [m for n, m in sys.modules.items() if n.startswith("singer_sdk.")]
             value.default_input = sys.stdin  # bound to the fork server's stdin at import
 sys.argv = {argv!r}
 {entry}
-plugin.cli()
+code = 1
+try:
+    plugin.cli()
+except SystemExit as end:
+    code = end.code if isinstance(end.code, int) else int(end.code is not None)
+    raise
+finally:  # output first, then the exit code: a status file means the run is over
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with open({status!r} + ".part", "w") as status:
+        status.write(str(code))
+    os.replace({status!r} + ".part", {status!r})
 """
+
+
+@dataclass
+class PluginRun:
+    """A plugin's CLI running in a child of the fork server.
+
+    Its exit code is the one the child writes itself: under load the fork server can lose a
+    child's exit status and report 255 for a run that went fine (python/cpython#140867).
+    """
+
+    process: Any
+    status: Path
+
+    def running(self) -> bool:
+        return self.process.exitcode is None
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    def wait(self, timeout: float = 300) -> int:
+        self.process.join(timeout)
+        reported = self.process.exitcode
+        deadline = time.monotonic() + timeout
+        while reported == 255 and not self.status.exists() and time.monotonic() < deadline:
+            if not alive(self.process.pid):  # it really ended without writing its status
+                break
+            time.sleep(0.05)  # the fork server lost it; the child itself may still be running
+        if self.status.exists():
+            return int(self.status.read_text())
+        return int(reported if reported is not None else -1)
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def start_plugin(
@@ -379,18 +428,21 @@ def start_plugin(
     stderr: Path,
     stdin: Path | None = None,
     env: dict[str, str] | None = None,
-) -> Any:
+) -> PluginRun:
     """The plugin's CLI in a child of a fork server that has already imported the plugins.
 
     The CLI is exactly the console script's (`plugin.cli()`), with real stdin/stdout/stderr
     files; only the 8 s of imports on a loaded machine are paid once, which makes dozens of
     runs (and SIGKILLs) per test affordable.
     """
+    status = stdout.with_name(stdout.name + ".exit")
+    status.unlink(missing_ok=True)
     code = CHILD.format(
         env=env or {},
         stdin=str(stdin or os.devnull),
         stdout=str(stdout),
         stderr=str(stderr),
+        status=str(status),
         argv=[name, *args],
         entry=PLUGINS[name],
     )
@@ -402,13 +454,11 @@ def start_plugin(
     finally:
         if main_file is not None:
             main.__file__ = main_file
-    return process
+    return PluginRun(process, status)
 
 
 def run_plugin(name: str, args: list[str], **files: Any) -> int:
-    process = start_plugin(name, args, **files)
-    process.join(300)
-    return int(process.exitcode if process.exitcode is not None else -1)
+    return start_plugin(name, args, **files).wait()
 
 
 def last_state(stdout: str) -> dict[str, Any] | None:
