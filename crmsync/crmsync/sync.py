@@ -10,6 +10,7 @@ import itertools
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from crmsync.crosswalk import Crosswalk, Link
 from crmsync.deletes import DeleteCircuitBreakerError, breaker_trips
@@ -97,18 +98,31 @@ class Synchronizer:
                 continue
             work.append((record, link, ours.get(outcome.destination_id or "")))
         interrupted = self._interrupted(spec, [record for record, link, _ in work if link is None])
+        for members in _rounds(same_match_keys(spec, work, lambda item: item[0])):
+            outcomes.extend(self._apply_together(spec, members, interrupted))
+        return outcomes
+
+    def _apply_together(
+        self,
+        spec: EntitySpec,
+        items: list[tuple[Incoming, Link | None, Ours | None]],
+        interrupted: set[tuple[str, str]],
+    ) -> list[Outcome]:
+        """Records that share no match-key value, at once: the unlinked ones in bulk
+        (`_link_or_create`) where the destination can, the others each on a worker thread."""
         futures = []
         fresh: list[Incoming] = []
-        for group in same_match_keys(spec, work, lambda item: item[0]):
-            record, link, _ours = group[0]
-            if self._bulk and len(group) == 1 and link is None and record.key not in interrupted:
+        for record, link, ours in items:
+            if self._bulk and link is None and record.key not in interrupted:
                 fresh.append(record)
             else:
-                futures.append(self._pool.submit(self._apply_in_order, spec, group, interrupted))
+                alone = (spec, record, link, ours, interrupted)
+                futures.append(self._pool.submit(self._apply_alone, *alone))
         futures.extend(
             self._pool.submit(self._link_or_create, spec, chunk)
             for chunk in _chunks(fresh, self.settings.max_concurrency)
         )
+        outcomes: list[Outcome] = []
         failure: SystemicError | None = None
         for future in futures:
             try:
@@ -159,16 +173,15 @@ class Synchronizer:
             for source_id in self.crosswalk.open_intents(spec.name, system, ids)
         }
 
-    def _apply_in_order(
+    def _apply_alone(
         self,
         spec: EntitySpec,
-        group: list[tuple[Incoming, Link | None, Ours | None]],
+        record: Incoming,
+        link: Link | None,
+        ours: Ours | None,
         interrupted: set[tuple[str, str]],
     ) -> list[Outcome]:
-        return [
-            self._apply(spec, record, link, ours, record.key in interrupted)
-            for record, link, ours in group
-        ]
+        return [self._apply(spec, record, link, ours, record.key in interrupted)]
 
     def _link_or_create(self, spec: EntitySpec, records: list[Incoming]) -> list[Outcome]:
         """Unlinked records that share no match key with any other of the batch: each is
@@ -342,6 +355,17 @@ class Synchronizer:
                 self.recipe.reject(self.spec(entity), record, error.reason)
                 continue
             self.report.count(entity, "deleted")
+
+
+T = TypeVar("T")
+
+
+def _rounds(groups: list[list[T]]) -> list[list[T]]:
+    """The first member of every group, then the second, and so on: within a round no two
+    records share a match-key value, and each group keeps its batch order across rounds (a
+    second record named like the first sees it linked, as if they had come one by one)."""
+    longest = max((len(group) for group in groups), default=0)
+    return [[group[n] for group in groups if n < len(group)] for n in range(longest)]
 
 
 BULK_CHUNK = 100

@@ -187,10 +187,18 @@ class MemoryCrm:
 class BulkMemoryCrm(MemoryCrm):
     """A MemoryCrm that also creates many records in one call (as Customcrm's batch does)."""
 
+    bulk_sizes: list[int]
+    """How many records each `create_many` call was given."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bulk_sizes = []
+
     def create_many(
         self, entity: str, items: Sequence[tuple[Mapping[str, Any], str]]
     ) -> list[Ours | RecordRejectedError]:
         self.calls["create_many"] += 1
+        self.bulk_sizes.append(len(items))
         created: list[Ours | RecordRejectedError] = []
         for values, correlation_key in items:
             try:

@@ -577,8 +577,29 @@ def test_records_sharing_a_match_key_are_not_bulk_created_side_by_side(world):
 
     world.leg(world.right, world.left)
 
-    assert world.left.calls["create_many"] == 0  # one after the other, as in the batch
-    assert world.left.calls["create"] == 2
+    assert world.left.bulk_sizes == [1, 1]  # one after the other, as in the batch
+    assert world.left.calls["create"] == 2  # those two (create_many creates one by one)
+    assert len(world.left.live("company")) == 2
+    assert world.mirrored("company")
+
+
+def test_a_load_of_many_companies_sharing_names_is_still_created_in_bulk(world):
+    """Shared names are common in a large world: the first of each name goes in one round,
+    the second in the next, each round in bulk; never one create at a time per name."""
+    names = [f"Company {n % 10}" for n in range(40)]  # ten names, four companies each
+    for name in names:
+        world.right.add("company", name=name)
+
+    report = world.leg(world.right, world.left, max_concurrency=4)
+
+    assert report.get("company", "created") == 40
+    assert sum(world.left.bulk_sizes) == world.left.calls["create"] == 40  # none alone
+    assert max(world.left.bulk_sizes) <= 3  # a round holds one of each name: 10 over 4 chunks
+    assert sorted(c["name"] for c in world.left.live("company").values()) == sorted(names)
+    assert world.mirrored("company")
+    world.reset_calls()
+    world.both()
+    assert world.writes() == 0
 
 
 def test_deferred_records_are_retried_at_the_end_of_the_run_as_one_batch(world):
