@@ -6,7 +6,7 @@ page of changes costs one list request; quotes are read through the Quote agent.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from singer_sdk.helpers.types import Context, Record
@@ -16,7 +16,7 @@ from superoffice_client.feed import deletions
 from superoffice_client.query import ArchiveQuery, any_of, equals
 from typing_extensions import override
 
-from tap_superoffice.client import SCHEMAS, SuperOfficeStream
+from tap_superoffice.client import SCHEMAS, SuperOfficeStream, fetch_all
 
 __all__ = [
     "ContactsStream",
@@ -143,12 +143,44 @@ class QuoteAlternativesStream(SuperOfficeStream):
             for alternative in version.get("QuoteAlternatives") or []
         ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._waiting: list[dict[str, Any]] = []  # alternatives whose lines are not read yet
+        self._at_last_row = False
+        self.page: tuple[int, list[dict[str, Any]]] = (0, [])
+        """The page of alternatives whose lines the child stream reads now (number, page)."""
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """The rows, the last one known as the last: it sends the waiting alternatives on."""
+        rows = iter(super().get_records(context))
+        row = next(rows, None)
+        while row is not None:
+            following = next(rows, None)
+            self._at_last_row = following is None
+            yield row
+            row = following
+
     @override
     def get_child_context(self, record: Record, context: Context | None) -> dict[str, Any]:
         return {
             "quoteAlternativeId": record["quoteAlternativeId"],
             "saleUpdated": record["updatedDate"],
         }
+
+    @override
+    def generate_child_contexts(
+        self, record: Record, context: Context | None
+    ) -> Iterable[Context | None]:
+        """One child context per page of alternatives, not one per alternative: the SDK writes
+        a SCHEMA and a STATE (the whole tap state) for each child context, which made a
+        mass-created world's Singer output grow as quotes times state size. The context only
+        names the page (the SDK logs it with every metric); the child reads `page`."""
+        self._waiting.append(self.get_child_context(record, context))
+        if len(self._waiting) >= self.page_size or self._at_last_row:
+            self.page = (self.page[0] + 1, self._waiting)
+            self._waiting = []
+            yield {"alternatives_page": self.page[0], "alternatives": len(self.page[1])}
 
 
 def _active_version(quote: dict[str, Any]) -> dict[str, Any] | None:
@@ -166,7 +198,8 @@ KEYS_PER_LOOKUP = 40
 
 
 class QuoteLinesStream(SuperOfficeStream):
-    """Lines of each alternative the parent stream emitted (a child stream, one bookmark)."""
+    """Lines of the alternatives the parent stream emitted, a page of alternatives at a time
+    (a child stream, one bookmark); a page's lines are read concurrently."""
 
     name = "quote_lines"
     primary_keys = ("quoteLineId",)
@@ -206,14 +239,24 @@ class QuoteLinesStream(SuperOfficeStream):
         with self._lock:
             return {key: self._product_ids.get(key.casefold()) for key in wanted}
 
+    def lines_of(self, alternative: Mapping[str, Any]) -> list[tuple[dict[str, Any], str]]:
+        """The alternative's lines, each with the Sale version it was read at."""
+        lines = self.client.agent(
+            "Quote/GetQuoteLines", {"QuoteAlternativeId": alternative["quoteAlternativeId"]}
+        )
+        return [(line, alternative["saleUpdated"]) for line in lines or []]
+
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         if context is None:  # only ever read as a child of quote_alternatives
             return
-        lines = self.client.agent(
-            "Quote/GetQuoteLines", {"QuoteAlternativeId": context["quoteAlternativeId"]}
-        )
-        products = self.product_ids(str(line.get("ERPProductKey") or "") for line in lines or [])
-        for line in lines or []:
+        parent = self._tap.streams[QuoteAlternativesStream.name]
+        assert isinstance(parent, QuoteAlternativesStream)
+        number, alternatives = parent.page
+        if number != context["alternatives_page"]:  # the SDK syncs a child context at once
+            raise RuntimeError(f"quote_lines: page {context['alternatives_page']} is gone")
+        lines = list(fetch_all(self.lines_of, alternatives, self.concurrency))
+        products = self.product_ids(str(line.get("ERPProductKey") or "") for line, _ in lines)
+        for line, sale_updated in lines:
             product = products.get(str(line.get("ERPProductKey") or ""))
-            yield rows.quote_line_row(line, product, context["saleUpdated"])
+            yield rows.quote_line_row(line, product, sale_updated)

@@ -16,6 +16,7 @@ import requests
 from sandbox.testing import RunningSandbox
 from superoffice_client import connect
 from superoffice_client.feed import changes
+from tap_superoffice.streams import KEYS_PER_LOOKUP
 from tap_superoffice.tap import TapSuperOffice
 
 
@@ -23,18 +24,22 @@ def _sync(
     config: dict[str, Any], state: dict[str, Any] | None = None
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
     """Run the tap in-process: records per stream and the last state."""
-    out = io.StringIO()
-    with redirect_stdout(out):
-        TapSuperOffice(config=config, state=state or {}).sync_all()
     records: dict[str, list[dict[str, Any]]] = {}
     last_state: dict[str, Any] = {}
-    for line in out.getvalue().splitlines():
-        message = json.loads(line)
+    for message in _messages(config, state):
         if message["type"] == "RECORD":
             records.setdefault(message["stream"], []).append(message["record"])
         elif message["type"] == "STATE":
             last_state = message["value"]
     return records, last_state
+
+
+def _messages(config: dict[str, Any], state: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Run the tap in-process: the Singer messages it writes."""
+    out = io.StringIO()
+    with redirect_stdout(out):
+        TapSuperOffice(config=config, state=state or {}).sync_all()
+    return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
 def _patch(so: RunningSandbox, path: str, body: dict[str, Any]) -> None:
@@ -257,6 +262,35 @@ def test_quote_lines_look_up_the_products_of_an_alternative_together(
     keys = {line["erpProductKey"].casefold() for line in lines}
     alternatives = {line["quoteAlternativeId"] for line in lines}
     lookups = calls["GET /{endpoint}/api/v1/Product"] - 1  # less the products stream's own
-    # once per alternative at most, never once per key (one per key before)
-    assert 0 < lookups <= len(alternatives)
-    assert lookups < len(keys)
+    # the 20 alternatives are one page: one look-up per 40 keys, not one per alternative or key
+    assert len(alternatives) > 1
+    assert lookups == math.ceil(len(keys) / KEYS_PER_LOOKUP)
+
+
+def test_quote_lines_are_read_a_page_of_alternatives_at_a_time(
+    tenant: RunningSandbox, config: dict[str, Any]
+) -> None:
+    """One SCHEMA and one STATE per page of alternatives, not per alternative: each STATE
+    holds the whole tap state, so one per quote grew the output as quotes times state."""
+    tenant.reset(seed=40, seed_value=5)  # 20 quotes
+    paged = _messages({**config, "page_size": 6})
+    whole = _messages({**config, "page_size": 1000})
+
+    def lines(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        found = [
+            m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == "quote_lines"
+        ]
+        return sorted(found, key=lambda line: line["quoteLineId"])
+
+    alternatives = [
+        m for m in paged if m["type"] == "RECORD" and m["stream"] == "quote_alternatives"
+    ]
+    pages = math.ceil(len(alternatives) / 6)
+    line_schemas = [m for m in paged if m["type"] == "SCHEMA" and m["stream"] == "quote_lines"]
+    states = [m for m in paged if m["type"] == "STATE"]
+    assert len(alternatives) >= 20
+    assert len(line_schemas) == pages
+    assert len(states) <= pages + 10  # a few per stream, one per page of lines
+    assert lines(paged) == lines(whole) != []
+    updated = {a["record"]["quoteAlternativeId"]: a["record"]["updatedDate"] for a in alternatives}
+    assert all(line["updatedDate"] == updated[line["quoteAlternativeId"]] for line in lines(paged))
