@@ -4,7 +4,6 @@ requests of `MAX_BATCH`, per-item rejections as `create` raises them, and retrie
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,21 +15,7 @@ from customcrm_client import (
     CustomcrmSystemicError,
     RetryPolicy,
 )
-from sandbox.testing import RunningSandbox, running_sandbox
-
-
-@pytest.fixture(scope="module")
-def seeded() -> Iterator[RunningSandbox]:
-    with running_sandbox("customcrm", seed=4, seed_value=7) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def crm(seeded: RunningSandbox) -> RunningSandbox:
-    seeded.reset(seed=4, seed_value=7)
-    seeded.clear_faults()
-    seeded.clear_requests()
-    return seeded
+from sandbox.testing import RunningSandbox
 
 
 def _client(crm: RunningSandbox, **retry: Any) -> CustomcrmClient:

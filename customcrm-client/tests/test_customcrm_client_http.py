@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from customcrm_client import (
     ClientSettings,
@@ -12,20 +10,7 @@ from customcrm_client import (
     CustomcrmSystemicError,
     RetryPolicy,
 )
-from sandbox.testing import RunningSandbox, running_sandbox
-
-
-@pytest.fixture(scope="module")
-def seeded() -> Iterator[RunningSandbox]:
-    with running_sandbox("customcrm", seed=4, seed_value=7) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def crm(seeded: RunningSandbox) -> RunningSandbox:
-    seeded.clear_faults()
-    seeded.clear_requests()
-    return seeded
+from sandbox.testing import RunningSandbox
 
 
 @pytest.fixture

@@ -3,31 +3,13 @@ would (record, problem, idempotency key), and only a malformed batch is refused 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-from sandbox.testing import RunningSandbox, running_sandbox
+from sandbox.testing import RunningSandbox
 
 PROBLEMS = "https://customcrm.example/problems/"
-
-
-@pytest.fixture(scope="module")
-def crm() -> Iterator[RunningSandbox]:
-    with running_sandbox("customcrm", seed=3, seed_value=1) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def api(crm: RunningSandbox) -> Iterator[requests.Session]:
-    crm.reset(seed=3, seed_value=1)
-    crm.clear_faults()
-    crm.clear_requests()
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {crm.token}"
-    yield session
-    session.close()
 
 
 def _batch(

@@ -4,31 +4,13 @@ real loopback HTTP, and nothing stored when a request is refused."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-from sandbox.testing import RunningSandbox, running_sandbox
+from sandbox.testing import RunningSandbox
 
 PROBLEMS = "https://customcrm.example/problems/"
-
-
-@pytest.fixture(scope="module")
-def crm() -> Iterator[RunningSandbox]:
-    with running_sandbox("customcrm", seed=3, seed_value=1) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def api(crm: RunningSandbox) -> Iterator[requests.Session]:
-    crm.reset(seed=3, seed_value=1)
-    crm.clear_faults()
-    crm.clear_requests()
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {crm.token}"
-    yield session
-    session.close()
 
 
 def _problem(response: requests.Response) -> dict[str, Any]:
