@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 TICKET_CLAIM = "http://schemes.superoffice.net/identity/ticket"
+ISSUER = "SuperOffice AS"
+"""The `iss` of every JWT SuperOffice's login host signs (its published validation examples)."""
 
 
 class Sender(Protocol):
@@ -106,6 +108,7 @@ class SystemUserTicket(SuperOfficeAuth):
         client_secret: str,
         context_identifier: str,
         authenticate_url: str,
+        jwks_url: str,
         session: Sender,
         timeout: float = 30.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -116,6 +119,8 @@ class SystemUserTicket(SuperOfficeAuth):
         self._client_secret = client_secret
         self._context_identifier = context_identifier
         self._authenticate_url = authenticate_url
+        self._jwks_url = jwks_url
+        self._keys: jwt.PyJWKSet | None = None
         self._session = session
         self._timeout = timeout
         self._clock = clock
@@ -137,8 +142,7 @@ class SystemUserTicket(SuperOfficeAuth):
         answer: Any = response.json() if response.ok else None
         if not isinstance(answer, dict) or not answer.get("IsSuccessful"):
             raise _refused(response, "PartnerSystemUser/Authenticate")
-        # The JWT comes straight from the TLS-verified login host; only its ticket claim is read.
-        claims = jwt.decode(str(answer["Token"]), options={"verify_signature": False})
+        claims = self._verified(str(answer["Token"]), response.status_code)
         ticket = claims.get(TICKET_CLAIM)
         if not ticket:
             raise AuthenticationError(
@@ -146,6 +150,43 @@ class SystemUserTicket(SuperOfficeAuth):
             )
         self.issued += 1
         return str(ticket)
+
+    def _verified(self, token: str, status: int) -> dict[str, Any]:
+        """The JWT's claims, once its RS256 signature verifies against the keys the login host
+        publishes (`/login/.well-known/jwks`), its issuer is SuperOffice's and it is in its
+        lifetime: a ticket is a credential, so it is not taken from a token anyone could mint.
+        The audience is not checked, as in SuperOffice's own validation examples."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self._signing_key(kid, status)
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                issuer=ISSUER,
+                options={"verify_aud": False, "require": ["exp", "iss"]},
+            )
+        except jwt.PyJWTError as error:
+            raise AuthenticationError(
+                status, "AuthenticationFailed", f"the login host's JWT does not verify: {error}"
+            ) from None
+        return claims
+
+    def _signing_key(self, kid: str | None, status: int) -> Any:
+        """The published key `kid` names; the key set is read again once for an unknown kid
+        (SuperOffice rotates its signing keys)."""
+        for fresh in (False, True):
+            if self._keys is None or fresh:
+                response = self._session.get(self._jwks_url, timeout=self._timeout)
+                if not response.ok:
+                    raise _refused(response, "login/.well-known/jwks")
+                self._keys = jwt.PyJWKSet.from_dict(response.json())
+            for key in self._keys.keys:
+                if kid is None or key.key_id == kid:
+                    return key.key
+        raise AuthenticationError(
+            status, "AuthenticationFailed", f"the login host publishes no key {kid!r}"
+        )
 
     def authorization(self) -> str:
         with self._lock:

@@ -113,6 +113,7 @@ def _auth(config: Mapping[str, Any], mode: str, session: Any, timeout: float) ->
             client_secret=config["client_secret"],
             context_identifier=config["context_identifier"],
             authenticate_url=f"{login}/Login/api/PartnerSystemUser/Authenticate",
+            jwks_url=f"{login}/login/.well-known/jwks",
             session=session,
             timeout=timeout,
         )

@@ -3,12 +3,18 @@ against the SuperOffice emulator."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+import jwt
 import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+from sandbox.superoffice.auth import SIGNING_KEY_ID
 from sandbox.testing import RunningSandbox
 from superoffice_client import (
     AuthenticationError,
@@ -70,6 +76,115 @@ def test_wrong_application_token_is_an_authentication_error(
     assert (
         raised.value.message == "PartnerSystemUser/Authenticate refused: Unknown application token"
     )
+
+
+class ForgingSession(requests.Session):
+    """The login host's real answers, except that Authenticate's JWT is replaced by one the
+    test mints: what a spoofed login host would send, which the emulator never does."""
+
+    def __init__(
+        self, forge: Callable[[dict[str, Any]], str], published: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__()
+        self.forge = forge
+        self.published = published
+        """The key set to answer instead of the login host's (a spoofed host's own keys)."""
+
+    def get(self, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        response = super().get(url, *args, **kwargs)
+        if self.published is not None:
+            response._content = json.dumps(self.published).encode()
+        return response
+
+    def post(self, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        response = super().post(url, *args, **kwargs)
+        answer = response.json()
+        claims = jwt.decode(answer["Token"], options={"verify_signature": False})
+        answer["Token"] = self.forge(claims)
+        response._content = json.dumps(answer).encode()
+        return response
+
+
+def _stranger_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _ticket_auth(
+    so: RunningSandbox, config: dict[str, Any], session: requests.Session
+) -> SystemUserTicket:
+    return SystemUserTicket(
+        system_token=config["system_user_token"],
+        private_key=config["private_key"],
+        client_secret=config["client_secret"],
+        context_identifier=config["context_identifier"],
+        authenticate_url=f"{so.url}/Login/api/PartnerSystemUser/Authenticate",
+        jwks_url=f"{so.url}/login/.well-known/jwks",
+        session=session,
+    )
+
+
+@pytest.mark.parametrize(
+    ("forge", "why"),
+    [
+        (
+            lambda claims, key: jwt.encode(claims, key, "RS256", headers={"kid": SIGNING_KEY_ID}),
+            "Signature verification failed",
+        ),
+        (
+            lambda claims, key: jwt.encode(claims, key, "RS256", headers={"kid": "not-published"}),
+            "the login host publishes no key 'not-published'",
+        ),
+        (
+            lambda claims, key: jwt.encode(claims, "a shared secret known to a forger", "HS256"),
+            "alg",
+        ),
+    ],
+    ids=["signed-by-a-stranger", "unknown-key", "hmac-not-rs256"],
+)
+def test_a_ticket_from_a_jwt_the_login_host_did_not_sign_is_refused(
+    superoffice: RunningSandbox,
+    private_key_pem: str,
+    config_for: Config,
+    forge: Callable[[dict[str, Any], Any], str],
+    why: str,
+) -> None:
+    config = config_for(superoffice, "system_user", private_key_pem)
+    stranger = _stranger_key()
+    auth = _ticket_auth(superoffice, config, ForgingSession(lambda claims: forge(claims, stranger)))
+    with pytest.raises(AuthenticationError) as raised:
+        auth.authorization()
+    assert raised.value.error_type == "AuthenticationFailed"
+    assert why in raised.value.message
+    assert auth.issued == 0
+
+
+def test_a_jwt_of_another_issuer_or_out_of_its_lifetime_is_refused(
+    superoffice: RunningSandbox, private_key_pem: str, config_for: Config
+) -> None:
+    """A spoofed host consistent with itself (its JWT verifies against the keys it
+    publishes): only SuperOffice's issuer and the token's lifetime are left to refuse it."""
+    config = config_for(superoffice, "system_user", private_key_pem)
+    stranger = _stranger_key()
+    jwk = json.loads(RSAAlgorithm.to_jwk(stranger.public_key()))
+    published = {"keys": [{**jwk, "kid": "spoof", "use": "sig", "alg": "RS256"}]}
+    for changes, why in (
+        ({"iss": "Someone Else"}, "Invalid issuer"),
+        ({"exp": int(time.time()) - 600}, "expired"),
+        ({}, ""),  # the same spoofed host with SuperOffice's claims: accepted, as it must be
+    ):
+
+        def forge(claims: dict[str, Any], changes: dict[str, Any] = changes) -> str:
+            signed = {**claims, **changes}
+            return jwt.encode(signed, stranger, "RS256", headers={"kid": "spoof"})
+
+        auth = _ticket_auth(superoffice, config, ForgingSession(forge, published))
+        if not changes:
+            assert auth.authorization().startswith("SOTicket ")
+            continue
+        with pytest.raises(AuthenticationError) as raised:
+            auth.authorization()
+        assert why in raised.value.message
+        assert auth.issued == 0
 
 
 def test_oauth_refresh_token_gives_a_bearer_token_once(
