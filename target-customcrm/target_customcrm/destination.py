@@ -12,7 +12,9 @@ record. Thread-safe: the client is, and the small indexes below are guarded by a
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from crmsync.destination import Ours, RecordRejectedError
@@ -36,6 +38,9 @@ MATCH_FILTERS = {
 """Match keys the API filters on itself (compared normalised on the server), with the
 crmsync normaliser that spells the values crmsync asks `match` for."""
 
+WRITTEN_KEPT = 10_000
+"""Companies written by this run kept for name matches (one SDK batch; about 15 MB)."""
+
 LINES = "quote-lines"
 """The cross-quote line feed: lines by id, by external id, deleted ones included."""
 
@@ -49,6 +54,10 @@ class CustomcrmDestination:
         self.client = client
         self._lock = threading.Lock()
         self._names: dict[str, list[str]] | None = None
+        self._written: OrderedDict[str, Ours] = OrderedDict()
+        """The last `WRITTEN_KEPT` companies as this run's own writes answered: a name match
+        among them needs no read (in a first load, every company after the first of its name
+        matches one written moments before)."""
         self.primed = PrimedMatches(MATCH_FILTERS)
 
     # Reads -----------------------------------------------------------------------------------
@@ -164,6 +173,10 @@ class CustomcrmDestination:
     def delete(self, entity: str, ours: Ours) -> None:
         """Soft-delete (Customcrm keeps the record with `deleted_at`), guarded by `If-Match`."""
         self.client.delete(self._record_path(entity, ours), version=_api_version(ours))
+        if entity == "company":
+            with self._lock:
+                if ours.id in self._written:
+                    self._written[ours.id] = replace(ours, deleted=True)
 
     # Helpers ---------------------------------------------------------------------------------
 
@@ -185,6 +198,11 @@ class CustomcrmDestination:
         and a primed match answer for any key the record now has is dropped."""
         self.primed.forget(entity, record)
         with self._lock:
+            if entity == "company":
+                self._written[str(record["id"])] = ours_from(entity, record)
+                self._written.move_to_end(str(record["id"]))
+                if len(self._written) > WRITTEN_KEPT:
+                    self._written.popitem(last=False)
             if entity == "company" and self._names is not None:
                 name = normalise_key("name", record.get("name"))
                 if name:
@@ -198,9 +216,10 @@ class CustomcrmDestination:
             if self._names is None:
                 self._names = self._scan_names()
             ids = list(self._names.get(normalise_key("name", value) or "", []))
-        if not ids:
-            return []
-        return [ours for ours in self.fetch("company", ids).values() if not ours.deleted]
+            known = [self._written[i] for i in ids if i in self._written]
+        unknown = [i for i in ids if i not in self._written]
+        read = self.fetch("company", unknown).values() if unknown else []
+        return [ours for ours in [*known, *read] if not ours.deleted]
 
     def _scan_names(self) -> dict[str, list[str]]:
         names: dict[str, list[str]] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from crmsync.destination import RecordRejectedError, StaleVersionError
+from crmsync.destination import Ours, RecordRejectedError, StaleVersionError
 from customcrm_client import ClientSettings, CustomcrmClient
 from sandbox.testing import RunningSandbox, running_sandbox
 from target_customcrm.destination import CustomcrmDestination
@@ -103,6 +103,27 @@ def test_match_finds_companies_by_normalised_name_with_one_scan(
     assert [o.id for o in destination.match("company", "name", shouted)] == [customer["id"]]
     assert destination.match("company", "name", "no such company") == []
     assert crm.requests()["by_route"]["GET /api/v1/customers"] == 2  # one scan, one fetch
+
+
+def test_a_name_match_among_companies_this_run_wrote_needs_no_read(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    destination.match("company", "name", "no such company")  # the one scan of the run
+    name = "Nordkapp Fisk AS"
+    (created,) = destination.create_many("company", [({"name": name}, "ck-first")])
+    deleted = destination.create("company", {"name": name}, "ck-gone")
+    destination.delete("company", deleted)
+    existing = crm.records("customers")[1]
+    crm.clear_requests()
+
+    found = destination.match("company", "name", name)
+    also_read = destination.match("company", "name", existing["name"])
+
+    assert isinstance(created, Ours)
+    assert [o.id for o in found] == [created.id]  # the deleted one is not a candidate
+    assert [o.id for o in also_read] == [existing["id"]]
+    # only the company this run did not write is read
+    assert crm.requests()["by_route"] == {"GET /api/v1/customers": 1}
 
 
 def test_create_carries_the_correlation_key_and_repeats_safely(
