@@ -184,7 +184,9 @@ def test_near_valid_filters_either_run_or_raise_a_syntax_error(
 def test_any_string_value_stays_a_parameter(text: str) -> None:
     literal = "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
     sql, params = filter_to_sql(f"lastName eq {literal}", COLUMNS)
-    assert sql == "COALESCE(so_fold(p.last), '') = ?"
+    # a non-empty value compares the bare expression (an expression index can serve it)
+    bare = "so_fold(p.last) = ?"
+    assert sql == (bare if text.casefold() else "COALESCE(so_fold(p.last), '') = ?")
     assert params == [text.casefold()]
     sqlite3.connect(":memory:").execute("SELECT ?", params)  # a bindable value
 

@@ -229,6 +229,8 @@ def _string_condition(column: Column, operator: str, values: list[Any], params: 
     if operator in simple:
         _arity(operator, texts, 1)
         params.append(texts[0])
+        if texts[0] and simple[operator] == "=":  # NULL never equals a non-empty text, and
+            return f"{folded} = ?"  # the bare expression can use an expression index
         return f"COALESCE({folded}, '') {simple[operator]} ?"
     patterns = {
         "begins": "{}%",
@@ -246,8 +248,11 @@ def _string_condition(column: Column, operator: str, values: list[Any], params: 
         if not texts:
             raise FilterSyntaxError(f"Operator '{operator}' needs at least one value")
         params.extend(texts)
+        marks = ", ".join("?" * len(texts))
+        if operator != "notoneof" and all(texts):
+            return f"{folded} IN ({marks})"
         negate = "NOT " if operator == "notoneof" else ""
-        return f"COALESCE({folded}, '') {negate}IN ({', '.join('?' * len(texts))})"
+        return f"COALESCE({folded}, '') {negate}IN ({marks})"
     if operator == "between":
         _arity(operator, texts, 2)
         params.extend(texts)
