@@ -22,6 +22,7 @@ from superoffice_client import (
     UnavailableError,
     connect,
 )
+from superoffice_client import config as config_module
 from superoffice_client.auth import OAuthRefreshToken, SystemUserTicket
 
 Config = Callable[..., dict[str, Any]]
@@ -109,18 +110,11 @@ def _stranger_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _ticket_auth(
-    so: RunningSandbox, config: dict[str, Any], session: requests.Session
-) -> SystemUserTicket:
-    return SystemUserTicket(
-        system_token=config["system_user_token"],
-        private_key=config["private_key"],
-        client_secret=config["client_secret"],
-        context_identifier=config["context_identifier"],
-        authenticate_url=f"{so.url}/Login/api/PartnerSystemUser/Authenticate",
-        jwks_url=f"{so.url}/login/.well-known/jwks",
-        session=session,
-    )
+def _ticket_auth(config: dict[str, Any], session: requests.Session) -> SystemUserTicket:
+    """The system-user auth `connect(config)` builds, sending through `session`."""
+    auth = config_module._auth(config, "system_user", session, timeout=30.0)
+    assert isinstance(auth, SystemUserTicket)
+    return auth
 
 
 @pytest.mark.parametrize(
@@ -150,7 +144,7 @@ def test_a_ticket_from_a_jwt_the_login_host_did_not_sign_is_refused(
 ) -> None:
     config = config_for(superoffice, "system_user", private_key_pem)
     stranger = _stranger_key()
-    auth = _ticket_auth(superoffice, config, ForgingSession(lambda claims: forge(claims, stranger)))
+    auth = _ticket_auth(config, ForgingSession(lambda claims: forge(claims, stranger)))
     with pytest.raises(AuthenticationError) as raised:
         auth.authorization()
     assert raised.value.error_type == "AuthenticationFailed"
@@ -177,7 +171,7 @@ def test_a_jwt_of_another_issuer_or_out_of_its_lifetime_is_refused(
             signed = {**claims, **changes}
             return jwt.encode(signed, stranger, "RS256", headers={"kid": "spoof"})
 
-        auth = _ticket_auth(superoffice, config, ForgingSession(forge, published))
+        auth = _ticket_auth(config, ForgingSession(forge, published))
         if not changes:
             assert auth.authorization().startswith("SOTicket ")
             continue
