@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -87,15 +88,29 @@ def test_counters_key_requests_by_route_pattern_and_count_only_successful_writes
     assert counted == {
         "total": 4,
         "writes": 1,
+        "peak_in_flight": 1,  # one after the other
         "by_route": {"GET /notes/{id}": 2, "POST /search": 1, "PUT /notes/{id}": 1},
     }
+
+
+def test_the_peak_of_requests_served_at_once_is_counted(
+    notebook: tuple[str, NotebookEmulator],
+) -> None:
+    url, _ = notebook
+    requests.put(f"{url}/_sandbox/faults", json={"latency_ms": 200}, timeout=5)
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda n: requests.get(f"{url}/notes/{n}", timeout=5), range(3)))
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert requests.get(f"{url}/_sandbox/requests", timeout=5).json()["peak_in_flight"] == 3
+    requests.delete(f"{url}/_sandbox/requests", timeout=5)
+    assert requests.get(f"{url}/_sandbox/requests", timeout=5).json()["peak_in_flight"] == 0
 
 
 def test_clearing_requests_resets_every_counter(notebook: tuple[str, NotebookEmulator]) -> None:
     url, _ = notebook
     requests.put(f"{url}/notes/1", data="x", timeout=5)
     cleared = requests.delete(f"{url}/_sandbox/requests", timeout=5)
-    assert cleared.json() == {"total": 0, "writes": 0, "by_route": {}}
+    assert cleared.json() == {"total": 0, "writes": 0, "peak_in_flight": 0, "by_route": {}}
 
 
 def test_reset_reseeds_the_model_with_the_given_seed(

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -72,12 +72,27 @@ def route_pattern(rule: Rule) -> str:
 
 
 class RequestCounters:
-    """Requests per `METHOD /route/{pattern}`, and how many of them changed state."""
+    """Requests per `METHOD /route/{pattern}`, how many of them changed state, and the most
+    vendor requests served at once (what tests of a client's concurrency bound read)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_route: Counter[str] = Counter()
         self._writes = 0
+        self._in_flight = 0
+        self._peak_in_flight = 0
+
+    @contextlib.contextmanager
+    def in_flight(self) -> Iterator[None]:
+        """Count one request as being served for the duration of the block."""
+        with self._lock:
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def count(self, route: str, *, wrote: bool) -> None:
         with self._lock:
@@ -88,12 +103,14 @@ class RequestCounters:
         with self._lock:
             self._by_route.clear()
             self._writes = 0
+            self._peak_in_flight = self._in_flight
 
     def summary(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "total": sum(self._by_route.values()),
                 "writes": self._writes,
+                "peak_in_flight": self._peak_in_flight,
                 "by_route": dict(sorted(self._by_route.items())),
             }
 
@@ -114,7 +131,8 @@ class SandboxApp:
         if request.path.startswith(CONTROL_PREFIX):
             response = self.control.dispatch(request)
         else:
-            response = self._serve_vendor_request(request)
+            with self.counters.in_flight():
+                response = self._serve_vendor_request(request)
         return response(environ, start_response)
 
     def _serve_vendor_request(self, request: Request) -> Response:
