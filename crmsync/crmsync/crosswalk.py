@@ -9,12 +9,12 @@ Crosswalk is shared by all sink threads.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from crmsync import store
@@ -118,7 +118,26 @@ def _find_link_query() -> sa.Select[Any]:
     )
 
 
+def _find_links_query() -> sa.Select[Any]:
+    """Every member of the links holding any of `record_ids` (entity, system), each row with
+    the id it was found by (`held_id`)."""
+    members = store.link_members
+    holder = members.alias("holder")
+    return (
+        sa.select(members, holder.c.record_id.label("held_id"))
+        .join(holder, holder.c.link_id == members.c.link_id)
+        .where(
+            holder.c.entity == sa.bindparam("entity"),
+            holder.c.system == sa.bindparam("system"),
+            holder.c.record_id.in_(sa.bindparam("record_ids", expanding=True)),
+        )
+    )
+
+
 _FIND_LINK = _find_link_query()
+_FIND_LINKS = _find_links_query()
+IDS_PER_QUERY = 500
+"""Record ids in one `find_many` statement (well under SQLite's and PostgreSQL's limits)."""
 _LOAD_LINK = sa.select(store.link_members).where(
     store.link_members.c.link_id == sa.bindparam("link_id")
 )
@@ -166,6 +185,23 @@ class Crosswalk:
             return None
         return Link(int(rows[0]["link_id"]), entity, {row["system"]: _member(row) for row in rows})
 
+    def find_many(self, entity: str, system: str, record_ids: Iterable[str]) -> dict[str, Link]:
+        """The links holding any of these records, by record id (one query per
+        `IDS_PER_QUERY` ids); a record without a link is absent."""
+        wanted = list(dict.fromkeys(record_ids))
+        rows: list[RowMapping] = []
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), IDS_PER_QUERY):
+                chunk = wanted[start : start + IDS_PER_QUERY]
+                parameters = {"entity": entity, "system": system, "record_ids": chunk}
+                rows += connection.execute(_FIND_LINKS, parameters).mappings().all()
+        members: dict[str, dict[str, Member]] = {}
+        link_ids: dict[str, int] = {}
+        for row in rows:
+            members.setdefault(row["held_id"], {})[row["system"]] = _member(row)
+            link_ids[row["held_id"]] = int(row["link_id"])
+        return {held: Link(link_ids[held], entity, found) for held, found in members.items()}
+
     def _load(self, connection: Connection, entity: str, link_id: int) -> Link:
         rows = connection.execute(_LOAD_LINK, {"link_id": link_id}).mappings()
         return Link(link_id, entity, {row["system"]: _member(row) for row in rows})
@@ -177,10 +213,6 @@ class Crosswalk:
         link = self.find(entity, from_system, record_id)
         other = link.side(to_system) if link else None
         return other.record_id if other else None
-
-    def is_linked(self, entity: str, system: str, record_id: str) -> bool:
-        """True when the record already belongs to a link."""
-        return self.find(entity, system, record_id) is not None
 
     def link(
         self,

@@ -7,7 +7,7 @@ The recipe in `recipe.py` is written once against `Effects`; a dry run swaps in
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from crmsync.conflicts import ConflictRecord
@@ -16,7 +16,7 @@ from crmsync.destination import BulkCreator, Destination, Ours, RecordRejectedEr
 from crmsync.merge import FieldConflict
 from crmsync.plan import Plan
 
-__all__ = ["Effects", "PlannedEffects"]
+__all__ = ["Effects", "KnownLinks", "PlannedEffects"]
 
 
 class Effects:
@@ -32,6 +32,18 @@ class Effects:
     def find(self, entity: str, system: str, record_id: str) -> Link | None:
         """The link holding a record."""
         return self.crosswalk.find(entity, system, record_id)
+
+    def find_many(self, entity: str, system: str, record_ids: Sequence[str]) -> dict[str, Link]:
+        """The links holding any of these records, by record id."""
+        return self.crosswalk.find_many(entity, system, record_ids)
+
+    def linked(self, entity: str, records: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (system, id) records a link holds (one query per system)."""
+        return {
+            (system, record_id)
+            for system, ids in ids_by_system(records).items()
+            for record_id in self.find_many(entity, system, ids)
+        }
 
     def claim_intent(self, entity: str, source: tuple[str, str]) -> Intent | None:
         """Claim the create of this source record (see `Crosswalk.claim_intent`)."""
@@ -168,6 +180,16 @@ class PlannedEffects(Effects):
             planned = self._planned.get((entity, system, record_id))
         return planned or self.crosswalk.find(entity, system, record_id)
 
+    def find_many(self, entity: str, system: str, record_ids: Sequence[str]) -> dict[str, Link]:
+        """Planned links first, as `find`."""
+        found = self.crosswalk.find_many(entity, system, record_ids)
+        with self._lock:
+            for record_id in record_ids:
+                planned = self._planned.get((entity, system, record_id))
+                if planned is not None:
+                    found[record_id] = planned
+        return found
+
     def claim_intent(self, entity: str, source: tuple[str, str]) -> Intent | None:
         """A dry run claims nothing."""
         return Intent(f"dry-run:{entity}:{source[1]}", resumed=False)
@@ -297,3 +319,36 @@ class PlannedEffects(Effects):
 
     def resolve(self, entity: str, source: tuple[str, str]) -> None:
         """Nothing is stored in a dry run."""
+
+
+class KnownLinks:
+    """The links one batch's triage asks for, read ahead in one query per entity and system.
+
+    Triage commits no link, so what was read before it is what a query per record would
+    read during it; a record not read ahead is asked for alone.
+    """
+
+    def __init__(self, effects: Effects) -> None:
+        self.effects = effects
+        self._found: dict[tuple[str, str, str], Link | None] = {}
+
+    def read(self, entity: str, wanted: Iterable[tuple[str, str]]) -> None:
+        """Read the links of these (system, id) records of `entity`."""
+        for system, ids in ids_by_system(wanted).items():
+            found = self.effects.find_many(entity, system, ids)
+            self._found.update({(entity, system, one): found.get(one) for one in ids})
+
+    def find(self, entity: str, system: str, record_id: str) -> Link | None:
+        """As `Effects.find`, from what was read ahead where it can."""
+        key = (entity, system, record_id)
+        if key in self._found:
+            return self._found[key]
+        return self.effects.find(entity, system, record_id)
+
+
+def ids_by_system(records: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """(system, id) pairs as the ids of each system, first-seen order, no repeats."""
+    systems: dict[str, dict[str, None]] = {}
+    for system, record_id in records:
+        systems.setdefault(system, {})[record_id] = None
+    return {system: list(ids) for system, ids in systems.items()}

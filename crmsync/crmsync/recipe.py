@@ -20,7 +20,7 @@ from crmsync.destination import (
     StaleVersionError,
     SystemicError,
 )
-from crmsync.effects import Effects
+from crmsync.effects import Effects, KnownLinks
 from crmsync.identity import Ambiguous, choose_candidate
 from crmsync.merge import FieldConflict, Policy, Side, merge
 from crmsync.normalise import normalise_key
@@ -98,26 +98,32 @@ class Recipe:
 
     # -- before the batched read -------------------------------------------------------
 
-    def triage(self, spec: EntitySpec, record: Incoming) -> tuple[Outcome, Incoming, Link | None]:
-        """Echo, delete, references and the base check: everything decided without the API."""
+    def triage(
+        self, spec: EntitySpec, record: Incoming, links: KnownLinks | None = None
+    ) -> tuple[Outcome, Incoming, Link | None]:
+        """Echo, delete, references and the base check: everything decided without the API.
+
+        `links`: the batch's links read ahead (`Synchronizer.receive`); else one query each.
+        """
+        finder = links or self.effects
         if record.system == self.destination.system:
             reason = (
                 f"the record comes from {record.system}, the destination itself; set the "
                 "target's source_system to the name of the side it reads from"
             )
             return self.reject(spec, record, reason), record, None
-        link = self.effects.find(spec.name, record.system, record.id)
+        link = finder.find(spec.name, record.system, record.id)
         source = link.side(record.system) if link else None
         target = link.side(self.destination.system) if link else None
         if source is not None and is_echo(record.version, source.receipt_version):
             if link is not None and target is not None:
-                self._agree_on_echo(spec, record, link)
+                self._agree_on_echo(spec, record, link, links)
             echo = self._done(spec, record, "echo", target.record_id if target else None)
             return echo, record, link
         if record.deleted:
             result: Result = "held" if target else "unchanged"
             return Outcome(spec.name, record.id, result), record, link
-        translated, missing = self.translate(spec, record)
+        translated, missing = self.translate(spec, record, links)
         if missing:
             return self.defer(spec, record, missing), record, link
         if target is not None and target.base is not None:
@@ -128,14 +134,16 @@ class Recipe:
             return Outcome(spec.name, record.id, "pending", target.record_id), translated, link
         return Outcome(spec.name, record.id, "pending"), translated, None
 
-    def _agree_on_echo(self, spec: EntitySpec, record: Incoming, link: Link) -> None:
+    def _agree_on_echo(
+        self, spec: EntitySpec, record: Incoming, link: Link, links: KnownLinks | None
+    ) -> None:
         """Our write came back: the source now holds what the destination held, so it is agreed.
 
         This completes a base the merge could not settle (it kept ours on some field), so
         the field's next edit is not mistaken for a conflict. No API call.
         """
         target = link.members[self.destination.system]
-        translated, missing = self.translate(spec, record)
+        translated, missing = self.translate(spec, record, links)
         if missing:
             return
         base = {**(target.base or {}), **spec.merged_fields(translated.values)}
@@ -144,15 +152,18 @@ class Recipe:
                 target, base, target.receipt_version, link.side(record.system), record.version
             )
 
-    def translate(self, spec: EntitySpec, record: Incoming) -> tuple[Incoming, str | None]:
+    def translate(
+        self, spec: EntitySpec, record: Incoming, links: KnownLinks | None = None
+    ) -> tuple[Incoming, str | None]:
         """References as destination ids, or the reason one is not linked yet."""
+        finder = links or self.effects
         values = dict(record.values)
         for reference in spec.references:
             source_id = values.get(reference.field)
             if source_id is None or source_id == "":
                 values[reference.field] = None
                 continue
-            link = self.effects.find(reference.entity, record.system, str(source_id))
+            link = finder.find(reference.entity, record.system, str(source_id))
             target = link.side(self.destination.system) if link else None
             if target is None:
                 return record, (
@@ -388,10 +399,11 @@ class Recipe:
         outcomes: list[Outcome] = []
         fresh: list[tuple[Incoming, Intent]] = []
         claims = self.effects.claim_intents(spec.name, [record.key for record in records])
+        raced = self.effects.linked(spec.name, [record.key for record in records])
         for record, intent in zip(records, claims, strict=True):
             if intent is None:
                 outcomes.append(self._claimed_elsewhere(spec, record))
-            elif intent.resumed or self.effects.find(spec.name, *record.key) is not None:
+            elif intent.resumed or record.key in raced:
                 outcomes.append(self._one_of_many(spec, record, intent))
             else:
                 fresh.append((record, intent))

@@ -100,8 +100,10 @@ class SyncSink(BatchSink):
         if prime is None or not spec.match_keys:
             return
         wanted: dict[str, list[str]] = {key.field: [] for key in spec.match_keys}
-        for record in records:
-            if record.deleted or sync.crosswalk.is_linked(spec.name, record.system, record.id):
+        live = [record for record in records if not record.deleted]
+        linked = sync.effects.linked(spec.name, [record.key for record in live])
+        for record in live:
+            if record.key in linked:
                 continue
             for key in spec.match_keys:
                 value = normalise_key(key.normaliser, record.values.get(key.field))

@@ -21,7 +21,7 @@ from crmsync.destination import (
     RecordRejectedError,
     SystemicError,
 )
-from crmsync.effects import Effects, PlannedEffects
+from crmsync.effects import Effects, KnownLinks, PlannedEffects, ids_by_system
 from crmsync.identity import same_match_keys
 from crmsync.plan import Plan
 from crmsync.quarantine import QuarantineItem
@@ -80,7 +80,8 @@ class Synchronizer:
         """
         spec = self.spec(entity)
         latest = {record.key: record for record in records}  # a record twice: the last wins
-        triaged = [self._triage(spec, record) for record in latest.values()]
+        links = self._read_ahead(spec, latest.values())
+        triaged = [self._triage(spec, record, links) for record in latest.values()]
         wanted = [
             outcome.destination_id
             for outcome, _r, link in triaged
@@ -133,9 +134,29 @@ class Synchronizer:
             raise failure
         return outcomes
 
-    def _triage(self, spec: EntitySpec, record: Incoming) -> tuple[Outcome, Incoming, Link | None]:
+    def _read_ahead(self, spec: EntitySpec, records: Iterable[Incoming]) -> KnownLinks:
+        """The links triage asks for, in one query per entity and system: the batch's own
+        records and the records they reference."""
+        links = KnownLinks(self.effects)
+        referenced: dict[str, list[tuple[str, str]]] = {}
+        own: list[tuple[str, str]] = []
+        for record in records:
+            own.append(record.key)
+            for reference in spec.references:
+                source_id = record.values.get(reference.field)
+                if source_id is not None and source_id != "":
+                    pointed = (record.system, str(source_id))
+                    referenced.setdefault(reference.entity, []).append(pointed)
+        links.read(spec.name, own)
+        for entity, wanted in referenced.items():
+            links.read(entity, wanted)
+        return links
+
+    def _triage(
+        self, spec: EntitySpec, record: Incoming, links: KnownLinks
+    ) -> tuple[Outcome, Incoming, Link | None]:
         try:
-            return self.recipe.triage(spec, record)
+            return self.recipe.triage(spec, record, links)
         except SystemicError:
             raise
         except Exception as error:
@@ -164,12 +185,9 @@ class Synchronizer:
     def _interrupted(self, spec: EntitySpec, unlinked: list[Incoming]) -> set[tuple[str, str]]:
         """The unlinked records an earlier run began to create (open intents), in one query
         per source system instead of one per record."""
-        systems: dict[str, list[str]] = {}
-        for record in unlinked:
-            systems.setdefault(record.system, []).append(record.id)
         return {
             (system, source_id)
-            for system, ids in systems.items()
+            for system, ids in ids_by_system(record.key for record in unlinked).items()
             for source_id in self.crosswalk.open_intents(spec.name, system, ids)
         }
 

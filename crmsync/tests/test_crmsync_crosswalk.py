@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
-from crmsync.crosswalk import NewLink
+from crmsync.crosswalk import IDS_PER_QUERY, NewLink
 
 from crmsync import Crosswalk, EntitySpec, Incoming, Synchronizer, SyncSettings, store
 
@@ -227,4 +227,30 @@ def test_many_links_in_one_transaction_close_their_intents_and_lose_only_the_rac
     assert crosswalk.find("company", "superoffice", "s2").side("superoffice").base == {"name": "2"}
     assert crosswalk.find("company", "customcrm", "c1") is None
     assert crosswalk.open_intents("company", "customcrm", ["c0", "c1", "c2"]) == {"c1"}
+    crosswalk.close()
+
+
+def test_finding_many_records_gives_each_its_whole_link_as_finding_one_does(url):
+    crosswalk = Crosswalk.connect(url)
+    run = crosswalk.runs.start("a->b", "superoffice", dry_run=False)
+    count = IDS_PER_QUERY + 100  # more than one statement's worth
+    crosswalk.link_many(
+        "company",
+        [
+            NewLink(("customcrm", f"c{i}", f"v{i}"), ("superoffice", f"s{i}"), {"name": f"{i}"})
+            for i in range(count)
+        ],
+        run_id=run,
+    )
+    crosswalk.link("person", ("customcrm", "c1", None), ("superoffice", "p1"), run_id=run)
+    wanted = [f"c{i}" for i in range(count)] + ["c1", "unlinked"]
+
+    found = crosswalk.find_many("company", "customcrm", wanted)
+
+    assert set(found) == {f"c{i}" for i in range(count)}  # not the unlinked, once each
+    assert found["c7"] == crosswalk.find("company", "customcrm", "c7")
+    assert found[f"c{count - 1}"].side("superoffice").base == {"name": f"{count - 1}"}
+    assert found["c1"].side("superoffice").record_id == "s1"  # the company, not the person
+    assert crosswalk.find_many("company", "superoffice", ["s3"])["s3"].id == found["c3"].id
+    assert crosswalk.find_many("company", "customcrm", []) == {}
     crosswalk.close()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+import sqlalchemy as sa
 from crmsync.destination import SystemicError
 
 from crmsync import Incoming, Synchronizer, SyncSettings
@@ -540,6 +543,43 @@ def test_a_first_load_into_a_bulk_api_creates_in_chunks_and_links_every_record(w
     world.reset_calls()
     world.both()
     assert world.writes() == 0
+
+
+def test_a_batch_reads_its_links_ahead_instead_of_one_query_per_record(world):
+    companies = [world.right.add("company", name=f"Company {i}") for i in range(300)]
+    for i, company in enumerate(companies):
+        world.right.add("person", first_name=f"P{i}", email=f"p{i}@x.no", company_id=company)
+    world.leg(world.right, world.left, max_concurrency=4)
+    for i, company in enumerate(companies[:100]):
+        world.right.edit("company", company, name=f"Renamed {i}")
+    new_company = world.right.add("company", name="Newco")
+    world.right.add("person", first_name="New", email="new@x.no", company_id=new_company)
+
+    with statements(world.crosswalk.engine) as seen:
+        report = world.leg(world.right, world.left, max_concurrency=4)
+
+    assert report.get("company", "updated") == 100
+    assert report.get("company", "created") == 1
+    assert report.get("person", "created") == 1
+    assert world.mirrored("company")
+    assert world.mirrored("person")
+    link_reads = [sql for sql in seen if sql.startswith("SELECT") and "link_members" in sql]
+    assert len(link_reads) < 20  # 602 records and 301 references: one query each before
+
+
+@contextlib.contextmanager
+def statements(engine):
+    """The SQL statements run on `engine` inside the block."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(statement.lstrip())
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
 
 
 def test_a_rejected_item_of_a_bulk_create_is_quarantined_and_the_rest_are_created(world):
