@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from importlib import resources
 from typing import Any, TypeVar
@@ -18,6 +17,7 @@ from singer_sdk import Stream
 from singer_sdk.helpers.types import Context
 from singer_sdk.schema.source import SchemaDirectory
 from superoffice_client import NotFoundError, SuperOfficeClient
+from superoffice_client.fanout import each_at_once
 from superoffice_client.feed import changes, parse_moment
 from typing_extensions import override
 
@@ -35,13 +35,8 @@ R = TypeVar("R")
 
 
 def fetch_all(work: Callable[[T], list[R]], items: Sequence[T], concurrency: int) -> Iterator[R]:
-    """`work(item)` for every item, up to `concurrency` at once, results in the items' order."""
-    if concurrency <= 1 or len(items) <= 1:
-        results: Iterable[list[R]] = map(work, items)
-    else:
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            results = list(pool.map(work, items))
-    for rows in results:
+    """`work(item)` for every item, up to `concurrency` at once, rows in the items' order."""
+    for rows in each_at_once(work, items, concurrency):
         yield from rows
 
 

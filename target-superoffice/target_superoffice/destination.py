@@ -17,7 +17,6 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from crmsync.destination import Ours, RecordRejectedError, StaleVersionError, SystemicError
@@ -32,6 +31,7 @@ from superoffice_client import (
     rows,
 )
 from superoffice_client.archive_rows import read_rows
+from superoffice_client.fanout import each_at_once
 
 from target_superoffice.correlation import CorrelationKeys, ForeignKeys
 from target_superoffice.entities import (
@@ -132,10 +132,7 @@ class SuperOfficeDestination:
 
     def _each(self, read: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
         """`read` of every item, `concurrency` at a time (the client bounds requests anyway)."""
-        if len(items) <= 1 or self.concurrency == 1:
-            return [read(item) for item in items]
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
-            return list(pool.map(read, items))
+        return each_at_once(read, items, self.concurrency)
 
     def match(self, entity: str, key: str, value: str) -> list[Ours]:
         resource = RESOURCES.get(entity)
@@ -148,13 +145,14 @@ class SuperOfficeDestination:
             return find_candidates(self.client, resource, key, [value])
 
     def prime(self, entity: str, key: str, values: Sequence[str]) -> None:
-        """Read a whole batch's match candidates (one archive query per 40 values), so this
+        """Read a whole batch's match candidates (one archive query per 40 values,
+        `concurrency` at once), so this
         batch's `match` calls cost no request; a write of this run drops what it outdates."""
         resource = RESOURCES.get(entity)
         if resource is None or not self.primed.can_prime(entity, key) or not values:
             return
         with translated_errors():
-            found = find_candidates(self.client, resource, key, values)
+            found = find_candidates(self.client, resource, key, values, self.concurrency)
         self.primed.keep(entity, key, values, found)
 
     def find_by_correlation(self, entity: str, correlation_key: str) -> Ours | None:

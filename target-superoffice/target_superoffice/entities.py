@@ -31,6 +31,7 @@ from typing import Any
 from crmsync.destination import Ours
 from superoffice_client import NotFoundError, SuperOfficeClient, rows
 from superoffice_client.archive_rows import COLUMNS, UnknownCountryError, archive_row, entity_row
+from superoffice_client.fanout import each_at_once
 from superoffice_client.feed import parse_moment
 from superoffice_client.patch import merge_patch
 from superoffice_client.query import ArchiveQuery, any_of, contains, equals, one_of
@@ -294,17 +295,23 @@ VALUES_PER_QUERY = 40
 
 
 def find_candidates(
-    client: SuperOfficeClient, resource: Resource, key: str, values: Sequence[str]
+    client: SuperOfficeClient,
+    resource: Resource,
+    key: str,
+    values: Sequence[str],
+    concurrency: int = 1,
 ) -> list[Ours]:
     """Candidate records for values of one match key: one archive query per
-    `VALUES_PER_QUERY` values (`(k eq 'a') or (k eq 'b')`); loose, crmsync re-checks each."""
+    `VALUES_PER_QUERY` values (`(k eq 'a') or (k eq 'b')`), `concurrency` at once; loose,
+    crmsync re-checks each."""
     restriction = resource.search.get(key)
     wanted = [value for value in values if value]
     if restriction is None:
         return []
-    found: list[Ours] = []
-    for start in range(0, len(wanted), VALUES_PER_QUERY):
-        chunk = wanted[start : start + VALUES_PER_QUERY]
+    chunks = [wanted[at : at + VALUES_PER_QUERY] for at in range(0, len(wanted), VALUES_PER_QUERY)]
+
+    def candidates(chunk: list[str]) -> list[Ours]:
         either = any_of(*(restriction(value) for value in chunk))
-        found += [as_ours(row, resource.spec) for row in _archive_rows(client, resource, either)]
-    return found
+        return [as_ours(row, resource.spec) for row in _archive_rows(client, resource, either)]
+
+    return [ours for found in each_at_once(candidates, chunks, concurrency) for ours in found]

@@ -20,6 +20,7 @@ from target_superoffice.entities import Blanks
 from target_superoffice.target import TargetSuperOffice
 
 from crmsync import Incoming
+from crmsync.normalise import normalise_key
 
 if TYPE_CHECKING:
     from conftest import Leg
@@ -353,6 +354,24 @@ def test_a_new_run_reads_quotes_and_lines_after_one_sale_archive_request(
         "POST Agents/Quote/GetQuoteLine": 1,
         "GET Product": 1,  # the line's product by its ERP key, once per run
     }
+
+
+def test_a_batch_s_match_candidates_are_read_max_concurrency_queries_at_once(
+    empty_tenant: RunningSandbox, plugin_config: Config
+) -> None:
+    config = plugin_config(empty_tenant, max_concurrency=3)
+    destination = SuperOfficeDestination(connect(config), concurrency=3)
+    names = [normalise_key("name", f"Fjord {n} AS") or "" for n in range(200)]
+    destination.fetch("product", ["1"])  # log in first
+    empty_tenant.set_faults(latency_ms=50)
+    empty_tenant.clear_requests()
+
+    destination.prime("company", "name", names)
+    answered = destination.match("company", "name", names[7])
+
+    assert answered == []  # from what was primed: no request of its own
+    assert _api_calls(empty_tenant) == {"GET Contact": 5}  # 40 names a query
+    assert empty_tenant.requests()["peak_in_flight"] == 3  # at once, never more than allowed
 
 
 def test_a_batch_reads_its_match_candidates_together_and_still_matches_existing_records(
