@@ -80,23 +80,37 @@ class NewLink:
 
 def _insert_link(connection: Connection, entity: str, new: NewLink, run_id: int) -> int:
     """Insert a link and its two members (closing its intent); the new link id."""
+    return _insert_links(connection, entity, [new], run_id)[0]
+
+
+def _insert_links(
+    connection: Connection, entity: str, news: Sequence[NewLink], run_id: int
+) -> list[int]:
+    """Insert links and their members (closing their intents); the new link ids. The members
+    and the intents take one statement each for all the links."""
     now = store.utcnow()
-    source_system, source_id, seen = new.source
-    members: list[dict[str, Any]] = [
-        {"system": source_system, "record_id": source_id, "seen_version": seen,
-         "base": None, "receipt_version": None},
-        {"system": new.destination[0], "record_id": new.destination[1], "seen_version": None,
-         "base": new.base, "receipt_version": new.receipt},
-    ]  # fmt: skip
-    inserted = connection.execute(
-        _INSERT_LINK, {"entity": entity, "run_id": run_id, "created_at": now}
-    ).inserted_primary_key
-    link_id = int(inserted[0]) if inserted else 0
-    common = {"link_id": link_id, "entity": entity, "revision": 0, "updated_at": now}
-    connection.execute(_INSERT_MEMBER, [{**common, **member} for member in members])
-    if new.closes_intent is not None:
-        connection.execute(_CLOSE_INTENT, {"correlation_key": new.closes_intent})
-    return link_id
+    link_ids: list[int] = []
+    members: list[dict[str, Any]] = []
+    for new in news:
+        inserted = connection.execute(
+            _INSERT_LINK, {"entity": entity, "run_id": run_id, "created_at": now}
+        ).inserted_primary_key
+        link_id = int(inserted[0]) if inserted else 0
+        link_ids.append(link_id)
+        common = {"link_id": link_id, "entity": entity, "revision": 0, "updated_at": now}
+        source_system, source_id, seen = new.source
+        members += [
+            {**common, "system": source_system, "record_id": source_id, "seen_version": seen,
+             "base": None, "receipt_version": None},
+            {**common, "system": new.destination[0], "record_id": new.destination[1],
+             "seen_version": None, "base": new.base, "receipt_version": new.receipt},
+        ]  # fmt: skip
+    if members:
+        connection.execute(_INSERT_MEMBER, members)
+    closed = [{"correlation_key": new.closes_intent} for new in news if new.closes_intent]
+    if closed:
+        connection.execute(_CLOSE_INTENT, closed)
+    return link_ids
 
 
 def _find_link_query() -> sa.Select[Any]:
@@ -245,8 +259,7 @@ class Crosswalk:
         """
         try:
             with store.transaction(self.engine) as connection:
-                for new in new_links:
-                    _insert_link(connection, entity, new, run_id)
+                _insert_links(connection, entity, new_links, run_id)
             return [True] * len(new_links)
         except IntegrityError:
             return [

@@ -7,6 +7,7 @@ tested against behaviour, not against expectations of calls.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from crmsync.destination import Ours, RecordRejectedError, StaleVersionError
 from crmsync.normalise import normalise_key
 from crmsync.report import RunReport
@@ -327,3 +329,23 @@ def make_world(tmp_path: Path) -> Iterator[Callable[[], World]]:
     yield build
     for crosswalk in opened:
         crosswalk.close()
+
+
+@pytest.fixture
+def statements() -> Callable[[sa.Engine], contextlib.AbstractContextManager[list[str]]]:
+    """`with statements(engine) as seen:` the SQL statements run on `engine` in the block."""
+
+    @contextlib.contextmanager
+    def watch(engine: sa.Engine) -> Iterator[list[str]]:
+        seen: list[str] = []
+
+        def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            seen.append(statement.lstrip())
+
+        sa.event.listen(engine, "before_cursor_execute", note)
+        try:
+            yield seen
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", note)
+
+    return watch

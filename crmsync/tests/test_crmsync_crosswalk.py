@@ -205,6 +205,34 @@ def test_many_claims_in_one_transaction_resume_the_held_one_and_skip_the_live_on
     crosswalk.close()
 
 
+def test_many_links_are_stored_with_one_statement_per_link_and_one_for_their_members(
+    url, statements
+):
+    crosswalk = Crosswalk.connect(url)
+    run = crosswalk.runs.start("a->b", "superoffice", dry_run=False)
+    sources = [("customcrm", f"c{i}") for i in range(50)]
+    intents = crosswalk.claim_intents("company", sources, "superoffice", run)
+    new_links = [
+        NewLink((*source, "v1"), ("superoffice", f"s{i}"), {"name": f"{i}"}, "r1",
+                intent.correlation_key)
+        for i, (source, intent) in enumerate(zip(sources, intents, strict=True))
+    ]  # fmt: skip
+
+    with statements(crosswalk.engine) as seen:
+        linked = crosswalk.link_many("company", new_links, run_id=run)
+
+    assert linked == [True] * 50
+    writes = [sql.split()[0] for sql in seen if sql.split()[0] in ("INSERT", "DELETE")]
+    assert writes.count("INSERT") == 51  # a link each (its id), then all 100 members at once
+    assert writes.count("DELETE") == 1  # the 50 intents closed at once
+    assert crosswalk.open_intents("company", "customcrm", [s[1] for s in sources]) == set()
+    found = crosswalk.find_many("company", "customcrm", [s[1] for s in sources])
+    assert {link.side("superoffice").record_id for link in found.values()} == {
+        f"s{i}" for i in range(50)
+    }
+    crosswalk.close()
+
+
 def test_many_links_in_one_transaction_close_their_intents_and_lose_only_the_raced_one(url):
     crosswalk = Crosswalk.connect(url)
     run = crosswalk.runs.start("a->b", "superoffice", dry_run=False)

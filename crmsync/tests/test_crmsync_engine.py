@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-import sqlalchemy as sa
 from crmsync.destination import SystemicError
 
 from crmsync import Incoming, Synchronizer, SyncSettings
@@ -545,7 +542,7 @@ def test_a_first_load_into_a_bulk_api_creates_in_chunks_and_links_every_record(w
     assert world.writes() == 0
 
 
-def test_a_batch_reads_its_links_ahead_instead_of_one_query_per_record(world):
+def test_a_batch_reads_its_links_ahead_instead_of_one_query_per_record(world, statements):
     companies = [world.right.add("company", name=f"Company {i}") for i in range(300)]
     for i, company in enumerate(companies):
         world.right.add("person", first_name=f"P{i}", email=f"p{i}@x.no", company_id=company)
@@ -565,21 +562,6 @@ def test_a_batch_reads_its_links_ahead_instead_of_one_query_per_record(world):
     assert world.mirrored("person")
     link_reads = [sql for sql in seen if sql.startswith("SELECT") and "link_members" in sql]
     assert len(link_reads) < 20  # 602 records and 301 references: one query each before
-
-
-@contextlib.contextmanager
-def statements(engine):
-    """The SQL statements run on `engine` inside the block."""
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args):
-        seen.append(statement.lstrip())
-
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
 
 
 def test_a_rejected_item_of_a_bulk_create_is_quarantined_and_the_rest_are_created(world):
