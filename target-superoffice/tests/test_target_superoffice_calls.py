@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
+from crmsync.normalise import normalise_key
 from requests.adapters import HTTPAdapter
 from sandbox.testing import RunningSandbox
 from superoffice_client import connect
@@ -20,7 +21,6 @@ from target_superoffice.entities import Blanks
 from target_superoffice.target import TargetSuperOffice
 
 from crmsync import Incoming
-from crmsync.normalise import normalise_key
 
 if TYPE_CHECKING:
     from conftest import Leg
