@@ -254,10 +254,10 @@ def render(results_dir: Path, page: Path) -> None:
     parts += [summary(results), findings(results)]
     extra_loads = {stem: results.pop(stem) for stem in list(results) if stem.startswith("load_")}
     parts += [SECTIONS[name](results[name]) for name in SECTIONS if name in results]
-    for load in extra_loads.values():
+    for letter, load in zip("bcdefgh", extra_loads.values(), strict=False):
         # A supplementary load at another size or concurrency (e.g. `load_10000.json`).
         title = (
-            f"## 3b. Initial load throughput from {load['companies_seeded_in_source']} "
+            f"## 3{letter}. Initial load throughput from {load['companies_seeded_in_source']} "
             f"companies at max_concurrency {load['max_concurrency']}"
         )
         parts.append(_load(load, title))
