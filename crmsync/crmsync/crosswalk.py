@@ -319,6 +319,15 @@ class Crosswalk:
             )
             connection.execute(store.links.delete().where(store.links.c.id == link_id))
 
+    def linked_ids(self, entity: str, system: str) -> list[str]:
+        """The ids of every `system` record of `entity` a link holds."""
+        members = store.link_members
+        query = sa.select(members.c.record_id).where(
+            members.c.entity == entity, members.c.system == system
+        )
+        with self.engine.connect() as connection:
+            return [str(record_id) for record_id in connection.execute(query).scalars()]
+
     def count_links(self, entity: str) -> int:
         """How many linked pairs of `entity` exist (the circuit breaker's denominator)."""
         with self.engine.connect() as connection:

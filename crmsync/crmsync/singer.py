@@ -4,8 +4,8 @@ A target provides only its name and settings, `build_destination(config)`, and
 `entity_specs` (stream name → EntitySpec); this module turns Singer records into
 `Incoming`, lets the destination prime the batch's match candidates, feeds
 `Synchronizer.receive` per batch, drains parents first (also when a child's sink fills up
-first), calls
-`finish()` before the final STATE line, and prints the run report to stderr. It is the
+first), reads a pair of ACTIVATE_VERSION messages as a complete scan (`Synchronizer.scanned`),
+calls `finish()` before the final STATE line, and prints the run report to stderr. It is the
 only crmsync module that imports singer_sdk.
 """
 
@@ -16,6 +16,7 @@ import json
 import sys
 import typing as t
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from singer_sdk import Target
 from singer_sdk.exceptions import InvalidRecord
@@ -49,6 +50,17 @@ class _KeepInvalid(BaseJSONSchemaValidator):
             record[_INVALID] = f"schema: {invalid.error_message}"
 
 
+@dataclass
+class _Scan:
+    """The records of one complete scan of a stream, between its two ACTIVATE_VERSIONs."""
+
+    version: int
+    present: set[tuple[str, str]] = field(default_factory=set)
+    """(source system, id) of every record the scan brought, readable or quarantined."""
+    whole: bool = True
+    """False once a record without a readable id came: then no deletion is inferred."""
+
+
 class SyncSink(BatchSink):
     """Hands each batch of one stream to the Synchronizer as `Incoming` records."""
 
@@ -63,6 +75,7 @@ class SyncSink(BatchSink):
     ) -> None:
         super().__init__(target, stream_name, schema, key_properties)
         self.sync_target = t.cast("SyncTarget", target)
+        self._scan: _Scan | None = None
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """A validator that keeps schema failures for quarantine rather than aborting."""
@@ -81,6 +94,11 @@ class SyncSink(BatchSink):
                 incoming = target.to_incoming(self.stream_name, record)
             except (ValueError, TypeError, KeyError) as error:
                 incoming, problem = _unreadable(target, record), f"unreadable record: {error}"
+                if self._scan is not None:
+                    self._scan.whole = False
+            else:
+                if self._scan is not None:
+                    self._scan.present.add(incoming.key)
             if problem:
                 sync.recipe.reject(spec, incoming, str(problem))
             else:
@@ -88,6 +106,32 @@ class SyncSink(BatchSink):
         self._prime(spec, readable)
         try:
             sync.receive(spec.name, readable)
+        except SystemicError:
+            sync.close("failed")
+            raise
+
+    def activate_version(self, new_version: int) -> None:
+        """A complete scan of the stream is bounded by two ACTIVATE_VERSION messages of one
+        version (tap-superoffice's `full_id_scan`): the first opens it, the second closes it.
+        The linked records of the scanned system that the scan lacked were deleted there."""
+        scan = self._scan
+        if scan is None or scan.version != new_version:
+            self._scan = _Scan(new_version)
+            return
+        self.sync_target.drain_one(self)  # the scan's last records may still wait in the batch
+        self._scan = None
+        systems = {system for system, _ in scan.present} or {
+            self.sync_target.sync_settings.source_system
+        } - {None, ""}
+        if not scan.whole or len(systems) != 1:
+            why = "a record had no readable id" if not scan.whole else "no single source system"
+            self.logger.warning("%s: complete scan ignored (%s)", self.stream_name, why)
+            return
+        system = str(systems.pop())
+        sync = self.sync_target.synchronizer
+        spec = self.sync_target.entity_specs[self.stream_name]
+        try:
+            sync.scanned(spec.name, system, {record_id for _, record_id in scan.present})
         except SystemicError:
             sync.close("failed")
             raise
@@ -109,9 +153,9 @@ class SyncSink(BatchSink):
                 value = normalise_key(key.normaliser, record.values.get(key.field))
                 if value is not None:
                     wanted[key.field].append(value)
-        for field, values in wanted.items():
+        for key_field, values in wanted.items():
             if values:
-                prime(spec.name, field, list(dict.fromkeys(values)))
+                prime(spec.name, key_field, list(dict.fromkeys(values)))
 
 
 def _unreadable(target: SyncTarget, record: Mapping[str, t.Any]) -> Incoming:
@@ -252,6 +296,14 @@ class SyncTarget(Target):
         for parent in sorted(self._sinks_seen, key=self._rank):
             if self._rank(parent) < self._rank(sink) and parent.current_size:
                 self.drain_one(parent)
+
+    def _process_activate_version_message(self, message_dict: dict[str, t.Any]) -> None:
+        """ACTIVATE_VERSION bounds a complete scan (`SyncSink.activate_version`); crmsync
+        adds no `_sdc_` columns, so the SDK's warning about them does not apply."""
+        for stream_map in self.mapper.stream_maps[message_dict["stream"]]:
+            sink = self.get_sink(stream_map.stream_alias)
+            if isinstance(sink, SyncSink):
+                sink.activate_version(int(message_dict["version"]))
 
     def process_endofpipe(self) -> None:
         """Drain parents first, finish the run, print the report, then emit the final STATE."""

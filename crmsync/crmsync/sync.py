@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -102,6 +102,18 @@ class Synchronizer:
         for members in _rounds(same_match_keys(spec, work, lambda item: item[0])):
             outcomes.extend(self._apply_together(spec, members, interrupted))
         return outcomes
+
+    def scanned(self, entity: str, system: str, present: Set[str]) -> list[Outcome]:
+        """A complete scan of `system`'s `entity` records held `present`: each linked record
+        of that system missing from it was deleted there (DESIGN §3.8: inferred only from a
+        complete scan). It goes the way of a deletion from a feed: held until `finish()`,
+        then applied per `delete_policy` behind the circuit breaker."""
+        gone = [
+            Incoming(system, record_id, None, {}, deleted=True)
+            for record_id in self.crosswalk.linked_ids(entity, system)
+            if record_id not in present
+        ]
+        return self.receive(entity, gone) if gone else []
 
     def _apply_together(
         self,

@@ -140,3 +140,35 @@ def test_a_missing_record_is_never_taken_for_a_delete(world):
 
     assert report.get("company", "deleted") == 0
     assert len(world.right.live("company")) == 3
+
+
+def test_a_complete_scan_without_a_linked_record_deletes_its_partner(world):
+    ids = linked_companies(world, 10)
+    del world.left.records["company"][ids[0]]  # gone without a trace: no deletion feed
+    sync = Synchronizer(
+        world.crosswalk, world.right, settings=SyncSettings(), specs=COMPANY, leg="left->right"
+    )
+    sync.receive("company", world.left.feed("company"))
+
+    (outcome,) = sync.scanned("company", "customcrm", set(ids[1:]))
+    report = sync.finish()
+
+    assert outcome.result == "held"
+    assert report.get("company", "deleted") == 1
+    assert len(world.right.live("company")) == 9
+    assert world.right.calls["delete"] == 1
+    assert sync.scanned("company", "customcrm", set(ids)) == []  # a whole scan infers nothing
+
+
+def test_a_complete_scan_missing_most_records_trips_the_breaker(world):
+    ids = linked_companies(world, 20)
+    sync = Synchronizer(
+        world.crosswalk, world.right, settings=SyncSettings(), specs=COMPANY, leg="left->right"
+    )
+
+    sync.scanned("company", "customcrm", set(ids[:5]))  # e.g. a scan of the wrong tenant
+
+    with pytest.raises(DeleteCircuitBreakerError):
+        sync.finish()
+    assert world.right.calls["delete"] == 0
+    assert len(world.right.live("company")) == 20

@@ -214,3 +214,48 @@ def test_a_child_sink_filling_up_first_drains_its_parents_records_before_its_own
     assert results == ["created"] * 3  # no person waited for its company
     (company_id,) = right.live("company")
     assert {p["company_id"] for p in right.live("person").values()} == {company_id}
+
+
+def _scan(version, *ids, gap=()):
+    """A complete scan of customers as tap-superoffice's `full_id_scan` sends it."""
+    rows = [record("customers", id=i, name=f"Company {i}", org_number=None,
+                   updated_at="2026-01-01T00:00:01Z", deleted_at=None) for i in ids]  # fmt: skip
+    activate = {"type": "ACTIVATE_VERSION", "stream": "customers", "version": version}
+    return [schema("customers", COMPANY_SCHEMA), activate, *rows, *gap, activate]
+
+
+def test_a_complete_scan_between_two_activate_versions_deletes_what_it_lacked(
+    target_class, right, crosswalk_url
+):
+    config = {"crosswalk_url": crosswalk_url, "source_system": "customcrm"}
+    target_class(config=config).listen(file_input=lines(*_scan(1, "c1", "c2", "c3", "c4")))
+    assert len(right.live("company")) == 4
+
+    target = target_class(config=config)
+    target.listen(file_input=lines(*_scan(2, "c1", "c2", "c4")))
+
+    assert target.synchronizer.report.get("company", "deleted") == 1
+    assert sorted(values["name"] for values in right.live("company").values()) == [
+        "Company c1", "Company c2", "Company c4"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        pytest.param(lambda messages: messages[:-1], id="the scan never closed"),
+        pytest.param(
+            lambda messages: [*messages[:-1], record("customers", name="no id"), messages[-1]],
+            id="a record without an id",
+        ),
+    ],
+)
+def test_an_incomplete_scan_deletes_nothing(target_class, right, crosswalk_url, cut):
+    config = {"crosswalk_url": crosswalk_url, "source_system": "customcrm"}
+    target_class(config=config).listen(file_input=lines(*_scan(1, "c1", "c2", "c3", "c4")))
+
+    target = target_class(config=config)
+    target.listen(file_input=lines(*cut(_scan(2, "c1", "c2"))))
+
+    assert target.synchronizer.report.get("company", "deleted") == 0
+    assert len(right.live("company")) == 4

@@ -142,6 +142,16 @@ class SuperOfficeStream(Stream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        yield from self.rows(context)
+        if self.full_scan and self._stream_version is not None:
+            # Every row of the scan is written (the SDK writes each before asking for the
+            # next): its version again closes it (Singer's full-table convention; the SDK only
+            # opens it), so a target may take the linked records it lacked as gone.
+            self._write_activate_version_message(self._stream_version)
+
+    def rows(self, context: Context | None) -> Iterator[dict[str, Any]]:
+        """The stream's rows: changed since the bookmark (all of them in a full scan), then
+        the deletion markers when `include_deleted` is on."""
         state = self.get_context_state(context)
         boundary = Boundary() if self.full_scan else Boundary.from_state(state)
         newest = self.since(context)

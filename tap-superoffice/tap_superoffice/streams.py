@@ -151,9 +151,9 @@ class QuoteAlternativesStream(SuperOfficeStream):
         """The page of alternatives whose lines the child stream reads now (number, page)."""
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def rows(self, context: Context | None) -> Iterator[dict[str, Any]]:
         """The rows, the last one known as the last: it sends the waiting alternatives on."""
-        rows = iter(super().get_records(context))
+        rows = iter(super().rows(context))
         row = next(rows, None)
         while row is not None:
             following = next(rows, None)

@@ -38,7 +38,8 @@ TAP_SETTINGS = th.PropertiesList(
         th.BooleanType,
         default=False,
         description="Read every product and quote alternative on each run, ignoring the "
-        "bookmark, announced with ACTIVATE_VERSION (they have no deletion feed)",
+        "bookmark, framed by two ACTIVATE_VERSION messages (they have no deletion feed): the "
+        "targets delete the linked records the complete scan lacks",
     ),
 ).to_dict()
 

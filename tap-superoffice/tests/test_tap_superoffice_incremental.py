@@ -230,8 +230,15 @@ def test_full_id_scan_reads_every_product_and_announces_a_table_version(
         m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == "products"
     ]
     assert len(products) == len(tenant.records("products"))
-    kinds = [m["type"] for m in messages if m.get("stream") == "products"]
-    assert kinds.index("ACTIVATE_VERSION") < kinds.index("RECORD")
+    for stream in ("products", "quote_alternatives"):
+        kinds = [m["type"] for m in messages if m.get("stream") == stream]
+        versions = [m["version"] for m in messages if m["type"] == "ACTIVATE_VERSION"
+                    and m["stream"] == stream]  # fmt: skip
+        assert "RECORD" in kinds, stream
+        assert kinds.index("ACTIVATE_VERSION") < kinds.index("RECORD")  # opens the scan
+        assert kinds[-1] == "ACTIVATE_VERSION", stream  # and closes it after the last record
+        assert len(versions) == 2
+        assert versions[0] == versions[1]
 
 
 def test_a_run_under_injected_429s_emits_the_same_records(

@@ -93,7 +93,7 @@ def test_a_first_sync_carries_every_quote_and_line_both_ways(
 
 @pytest.fixture(scope="module")
 def edits(crms: Any, first_sync: dict[str, Any]) -> dict[str, Any]:
-    """Stories b-g: edits made on both sides, then one run."""
+    """Stories b-g (and i's product): edits made on both sides, then one run."""
     people = live_cc(crms, "contacts")
     companies = live_cc(crms, "customers")
     b_person, c_person, e_person = people[0], people[1], people[2]
@@ -148,12 +148,16 @@ def edits(crms: Any, first_sync: dict[str, Any]) -> dict[str, Any]:
                 "position": position,
             },
         )
+    # (i) a product made in SuperOffice, deleted there later.
+    short_lived = crms.so_json(
+        "POST", "Product", json={"Name": "Short-lived Headset", "Code": "TMP-1", "UnitListPrice": 9}
+    )
     crms.sync()
     return {
         "b": b_person, "c": c_person, "e": e_person, "so_id": so_id,
         "d": d_company, "d_so": d_so_company,
         "f_company": new_company, "f_person": new_person,
-        "g_quote": quote, "g_products": products,
+        "g_quote": quote, "g_products": products, "i_product": short_lived,
     }  # fmt: skip
 
 
@@ -268,6 +272,23 @@ def test_g_a_quote_line_edited_in_superoffice_shows_up_in_customcrm(
     cc_line_id = crms.linked("quote_line", "superoffice", line["QuoteLineId"])
     quote = crms.cc("GET", f"quotes/{edits['g_quote']['id']}").json()
     assert {ln["id"]: ln["quantity"] for ln in quote["lines"]}[cc_line_id] == 42.0
+
+
+def test_i_a_product_deleted_in_superoffice_is_deleted_in_customcrm_by_a_full_id_scan(
+    crms: Any, edits: dict[str, Any]
+) -> None:
+    so_id = edits["i_product"]["ProductId"]
+    cc_id = crms.linked("product", "superoffice", so_id)
+    assert cc_id in {p["id"] for p in live_cc(crms, "products")}
+    crms.so("DELETE", f"Product/{so_id}")  # SuperOffice has no deletion feed for products
+
+    crms.sync(TAP_SUPEROFFICE_FULL_ID_SCAN="true")
+
+    assert cc_id not in {p["id"] for p in live_cc(crms, "products")}
+    cc_codes = sorted(p["sku"].casefold() for p in live_cc(crms, "products"))
+    assert cc_codes == sorted(p["Code"].casefold() for p in live_so(crms, "products"))
+    alternatives = crms.superoffice.records("quote_alternatives")
+    assert len(live_cc(crms, "quotes")) == len(alternatives)  # every quote kept
 
 
 def test_i_a_delete_follows_the_policy_and_a_mass_delete_trips_the_breaker(
