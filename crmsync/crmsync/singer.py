@@ -11,6 +11,7 @@ only crmsync module that imports singer_sdk.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sys
@@ -226,9 +227,9 @@ class SyncTarget(Target):
         """The Destination of this target's CRM (HTTP client, payloads)."""
         raise NotImplementedError(f"{type(self).__name__} must implement build_destination")
 
-    @property
+    @functools.cached_property
     def sync_settings(self) -> SyncSettings:
-        """The crmsync settings from this target's config."""
+        """The crmsync settings from this target's config (read once: every record asks)."""
         return SyncSettings.from_config(self.config)
 
     @property
