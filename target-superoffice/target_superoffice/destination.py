@@ -142,7 +142,8 @@ class SuperOfficeDestination:
         if primed is not None:
             return primed
         with translated_errors():
-            return find_candidates(self.client, resource, key, [value])
+            normaliser = PRIMED_KEYS.get((entity, key))
+            return find_candidates(self.client, resource, key, [value], 1, normaliser)
 
     def prime(self, entity: str, key: str, values: Sequence[str]) -> None:
         """Read a whole batch's match candidates (one archive query per 40 values,
@@ -152,7 +153,10 @@ class SuperOfficeDestination:
         if resource is None or not self.primed.can_prime(entity, key) or not values:
             return
         with translated_errors():
-            found = find_candidates(self.client, resource, key, values, self.concurrency)
+            normaliser = self.primed.normalisers[(entity, key)]
+            found = find_candidates(
+                self.client, resource, key, values, self.concurrency, normaliser
+            )
         self.primed.keep(entity, key, values, found)
 
     def find_by_correlation(self, entity: str, correlation_key: str) -> Ours | None:

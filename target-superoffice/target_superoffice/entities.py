@@ -29,6 +29,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from crmsync.destination import Ours
+from crmsync.normalise import normalise_key
 from superoffice_client import NotFoundError, SuperOfficeClient, rows
 from superoffice_client.archive_rows import COLUMNS, UnknownCountryError, archive_row, entity_row
 from superoffice_client.fanout import each_at_once
@@ -300,10 +301,17 @@ def find_candidates(
     key: str,
     values: Sequence[str],
     concurrency: int = 1,
+    normaliser: str | None = None,
 ) -> list[Ours]:
     """Candidate records for values of one match key: one archive query per
-    `VALUES_PER_QUERY` values (`(k eq 'a') or (k eq 'b')`), `concurrency` at once; loose,
-    crmsync re-checks each."""
+    `VALUES_PER_QUERY` values (`(k eq 'a') or (k eq 'b')`), `concurrency` at once.
+
+    A loose search (an org number by its last digits) answers far more rows than it was
+    asked for, the more the larger the tenant: with `normaliser` (crmsync's, of this key)
+    only the rows whose normalised key is one of the chunk's values are kept, each query's
+    answer at once, so a batch's look-ups hold what they found, not the whole tenant.
+    crmsync re-checks each candidate either way.
+    """
     restriction = resource.search.get(key)
     wanted = [value for value in values if value]
     if restriction is None:
@@ -312,6 +320,10 @@ def find_candidates(
 
     def candidates(chunk: list[str]) -> list[Ours]:
         either = any_of(*(restriction(value) for value in chunk))
-        return [as_ours(row, resource.spec) for row in _archive_rows(client, resource, either)]
+        found = [as_ours(row, resource.spec) for row in _archive_rows(client, resource, either)]
+        if normaliser is None:
+            return found
+        asked = set(chunk)
+        return [ours for ours in found if normalise_key(normaliser, ours.values.get(key)) in asked]
 
     return [ours for found in each_at_once(candidates, chunks, concurrency) for ours in found]

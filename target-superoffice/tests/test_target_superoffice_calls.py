@@ -17,7 +17,7 @@ from requests.adapters import HTTPAdapter
 from sandbox.testing import RunningSandbox
 from superoffice_client import connect
 from target_superoffice.destination import SuperOfficeDestination
-from target_superoffice.entities import Blanks
+from target_superoffice.entities import COMPANIES, Blanks, find_candidates
 from target_superoffice.target import TargetSuperOffice
 
 from crmsync import Incoming
@@ -411,3 +411,19 @@ def test_a_batch_reads_its_match_candidates_together_and_still_matches_existing_
     persons_now = {p["Firstname"]: p["_id"] for p in empty_tenant.records("persons")}
     assert len(persons_now) == 8
     assert persons_now["P0"] == by_hand["PersonId"]
+
+
+def test_a_loose_org_number_search_keeps_only_the_numbers_it_was_asked_for(
+    empty_tenant: RunningSandbox, plugin_config: Config
+) -> None:
+    client = connect(plugin_config(empty_tenant))
+    blank = Blanks(client).get("Contact")
+    for n in range(30):  # one last group of digits: the loose search finds them all
+        client.request("POST", "Contact", json={**blank, "Name": f"Suffix {n} AS",
+                                                "OrgNr": f"9{n:02d} 000 678"})  # fmt: skip
+
+    loose = find_candidates(client, COMPANIES, "orgnr", ["907000678"])
+    kept = find_candidates(client, COMPANIES, "orgnr", ["907000678", "999999999"], 2, "digits")
+
+    assert len(loose) == 30
+    assert [ours.values["name"] for ours in kept] == ["Suffix 7 AS"]
