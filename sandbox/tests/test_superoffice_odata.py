@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -196,3 +197,43 @@ def test_every_provider_column_runs_in_sql(model: SuperOfficeModel) -> None:
         columns = ",".join(provider.columns)
         page = query_archive(model.store, name, ArchiveQuery(select=columns), "http://h/C/api/v1/X")
         assert isinstance(page["value"], list)
+
+
+def test_contains_tests_of_one_column_under_or_read_the_column_once() -> None:
+    sql, params = filter_to_sql(
+        "lastName contains '678' or personId eq 3 or lastName contains 'ÅS'", COLUMNS
+    )
+    assert sql == "(so_contains_any(p.last, ?) OR (p.id) = ?)"
+    assert (json.loads(params[0]), params[1]) == (["678", "ås"], 3)
+
+
+NAMES = ["Ærlig AS", "Berg & Sønn", "100% Fisk", "Under_score", "Strasse 1", "STRAßE", "o'Hara"]
+
+
+@pytest.fixture(scope="module")
+def companies() -> SuperOfficeModel:
+    tenant = SuperOfficeModel(None, Clock())
+    for name in NAMES:
+        tenant.save_entity("contact", {"Name": name})
+    return tenant
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["æ", "as", "AS", "ø", "1", "%", "_", "", "ss", "ß", "'", "zz"]),
+        min_size=2,
+        max_size=5,
+    )
+)
+def test_an_or_of_contains_finds_what_each_contains_finds(
+    companies: SuperOfficeModel, needles: list[str]
+) -> None:
+    def names(text: str) -> set[str]:
+        query = ArchiveQuery(filter=text, select="name", top="100")
+        page = query_archive(companies.store, "Contact", query, "http://h/C/api/v1/X")
+        return {row["name"] for row in page["value"]}
+
+    tests = [f"name contains '{needle.replace(chr(39), chr(92) + chr(39))}'" for needle in needles]
+    one_by_one = set().union(*(names(test) for test in tests))
+    assert names(" or ".join(tests)) == one_by_one

@@ -12,6 +12,7 @@ string comparisons ignore case (the SQL Server collation SuperOffice runs on doe
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,13 +112,54 @@ def _compile(
     if depth > MAX_DEPTH:
         raise FilterSyntaxError(f"$filter nests deeper than {MAX_DEPTH} levels")
     assert isinstance(node, LarkTree)
-    if node.data in ("or_expr", "and_expr"):
-        joiner = " OR " if node.data == "or_expr" else " AND "
+    if node.data == "or_expr":
+        return _any_of(node, columns, params, depth)
+    if node.data == "and_expr":
         parts = [_compile(child, columns, params, depth + 1) for child in node.children]
-        return "(" + joiner.join(parts) + ")"
+        return "(" + " AND ".join(parts) + ")"
     if node.data == "call":
         return _call(node, columns, params)
     return _comparison(node, columns, params)
+
+
+def _any_of(
+    node: Tree, columns: dict[str, tuple[str, Column]], params: list[Any], depth: int
+) -> str:
+    """`a or b or ...`; the `contains` tests of one string column among them become a single
+    `so_contains_any` (the column is read and folded once a row, not once a value): a search
+    for 40 org numbers by their last digits scans the table once, as a database would."""
+    tests = [_contains_test(child, columns) for child in node.children]
+    needles: dict[str, list[str]] = {}
+    for test in tests:
+        if test is not None:
+            needles.setdefault(test[0], []).append(test[1])
+    parts: list[str] = []
+    merged: set[str] = set()
+    for child, test in zip(node.children, tests, strict=True):
+        if test is None or len(needles[test[0]]) < 2:
+            parts.append(_compile(child, columns, params, depth + 1))
+        elif test[0] not in merged:
+            merged.add(test[0])
+            params.append(json.dumps(needles[test[0]]))
+            parts.append(f"so_contains_any({test[0]}, ?)")
+    return "(" + " OR ".join(parts) + ")"
+
+
+def _contains_test(
+    node: Tree | Token, columns: dict[str, tuple[str, Column]]
+) -> tuple[str, str] | None:
+    """(the column's SQL, the folded text) when `node` is `<string column> contains '<text>'`."""
+    if not isinstance(node, LarkTree) or node.data in ("or_expr", "and_expr", "call"):
+        return None
+    if len(node.children) != 3 or str(node.children[1]).lower() != "contains":
+        return None
+    operand = node.children[2]
+    if isinstance(operand, LarkTree) and operand.data == "values":
+        return None
+    column = _column(node.children[0], columns)  # type: ignore[arg-type]
+    if column.type != "string":
+        return None
+    return column.where_sql, str(_literal(operand)).casefold()
 
 
 def _column(token: Token, columns: dict[str, tuple[str, Column]]) -> Column:

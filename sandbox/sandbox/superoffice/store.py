@@ -10,6 +10,7 @@ serialises access
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -99,6 +100,7 @@ class Store:
         self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.create_function("so_fold", 1, _fold, deterministic=True)
+        self._db.create_function("so_contains_any", 2, _contains_any, deterministic=True)
         # A tenant's database commits like a server's (the Customcrm sandbox does the same),
         # not with an fsync per write: that measured the disk, not the API.
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -192,6 +194,18 @@ class Store:
 def _fold(value: str | int | float | None) -> str | int | float | None:
     """Case-insensitive comparison in SQL, beyond ASCII (SQL Server collations fold å/Å)."""
     return value.casefold() if isinstance(value, str) else value
+
+
+def _contains_any(value: str | int | float | None, needles: str) -> bool:
+    """`value contains n1 or value contains n2 ...`, folded as `so_fold` (`needles`: a JSON
+    list of folded texts): one call a row for an `or` of `contains` tests of one column."""
+    text = "" if value is None else str(value).casefold()
+    return any(needle in text for needle in _needles(needles))
+
+
+@functools.lru_cache(maxsize=64)
+def _needles(encoded: str) -> tuple[str, ...]:
+    return tuple(json.loads(encoded))
 
 
 def _row(found: sqlite3.Row) -> Row:
