@@ -93,10 +93,15 @@ class MemoryCrm:
     def values(self, entity: str, record_id: str) -> dict[str, Any]:
         return dict(self.records[entity][record_id]["values"])
 
+    def _rows(self, entity: str) -> list[tuple[str, dict[str, Any]]]:
+        """A snapshot of one entity's records: the engine's worker threads create meanwhile."""
+        with self._lock:
+            return list(self.records.get(entity, {}).items())
+
     def live(self, entity: str) -> dict[str, dict[str, Any]]:
         return {
             record_id: dict(record["values"])
-            for record_id, record in self.records.get(entity, {}).items()
+            for record_id, record in self._rows(entity)
             if not record["deleted"]
         }
 
@@ -111,7 +116,7 @@ class MemoryCrm:
                 deleted=record["deleted"],
                 updated_at=record["version"],
             )
-            for record_id, record in self.records.get(entity, {}).items()
+            for record_id, record in self._rows(entity)
         ]
 
     @property
@@ -139,14 +144,14 @@ class MemoryCrm:
         self.calls["match"] += 1
         return [
             self._ours(record_id, record)
-            for record_id, record in self.records.get(entity, {}).items()
+            for record_id, record in self._rows(entity)
             if not record["deleted"]
             and normalise_key(NORMALISERS.get(key, "code"), record["values"].get(key)) == value
         ]
 
     def find_by_correlation(self, entity: str, correlation_key: str) -> Ours | None:
         self.calls["find_by_correlation"] += 1
-        for record_id, record in self.records.get(entity, {}).items():
+        for record_id, record in self._rows(entity):
             if record["key"] == correlation_key:
                 return self._ours(record_id, record)
         return None

@@ -271,6 +271,7 @@ def test_counters_report_customcrm_routes_by_pattern_and_writes(
     assert crm.requests() == {
         "total": 4,
         "writes": 2,
+        "peak_in_flight": 1,
         "by_route": {
             "GET /api/v1/customers/{id}": 1,
             "GET /api/v1/quotes/{id}/lines": 1,
