@@ -113,28 +113,13 @@ def _insert_links(
     return link_ids
 
 
-def _find_link_query() -> sa.Select[Any]:
-    """Every member of the link holding (entity, system, record_id).
+def _find_links_query() -> sa.Select[Any]:
+    """Every member of the links holding any of `record_ids` (entity, system), each row with
+    the id it was found by (`held_id`).
 
     The hot statements are built once, at import: building a select per call (its alias,
     its cache key) cost more CPU than running it on SQLite.
     """
-    members = store.link_members
-    holder = members.alias("holder")
-    return (
-        sa.select(members)
-        .join(holder, holder.c.link_id == members.c.link_id)
-        .where(
-            holder.c.entity == sa.bindparam("entity"),
-            holder.c.system == sa.bindparam("system"),
-            holder.c.record_id == sa.bindparam("record_id"),
-        )
-    )
-
-
-def _find_links_query() -> sa.Select[Any]:
-    """Every member of the links holding any of `record_ids` (entity, system), each row with
-    the id it was found by (`held_id`)."""
     members = store.link_members
     holder = members.alias("holder")
     return (
@@ -148,7 +133,6 @@ def _find_links_query() -> sa.Select[Any]:
     )
 
 
-_FIND_LINK = _find_link_query()
 _FIND_LINKS = _find_links_query()
 IDS_PER_QUERY = 500
 """Record ids in one `find_many` statement (well under SQLite's and PostgreSQL's limits)."""
@@ -187,17 +171,7 @@ class Crosswalk:
 
     def find(self, entity: str, system: str, record_id: str) -> Link | None:
         """The link holding this record, with all its members (one query)."""
-        with self.engine.connect() as connection:
-            rows = (
-                connection.execute(
-                    _FIND_LINK, {"entity": entity, "system": system, "record_id": record_id}
-                )
-                .mappings()
-                .all()
-            )
-        if not rows:
-            return None
-        return Link(int(rows[0]["link_id"]), entity, {row["system"]: _member(row) for row in rows})
+        return self.find_many(entity, system, [record_id]).get(record_id)
 
     def find_many(self, entity: str, system: str, record_ids: Iterable[str]) -> dict[str, Link]:
         """The links holding any of these records, by record id (one query per

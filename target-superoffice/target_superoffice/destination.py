@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from crmsync.destination import Ours, RecordRejectedError, StaleVersionError, SystemicError
@@ -121,18 +121,18 @@ class SuperOfficeDestination:
                 return {str(k): as_ours(row, resource.spec) for k, row in found_rows.items()}
             if entity == "quote":
                 self.quotes.learn_sales(int(record_id) for record_id in ids)
-                found = self._each(lambda record_id: self.quotes.read_quote(record_id), ids)
+                found = each_at_once(self.quotes.read_quote, ids, self.concurrency)
             elif entity == "quote_line":
-                lines = [line for line in self._each(self.quotes.get_line, ids) if line]
+                lines = [
+                    line
+                    for line in each_at_once(self.quotes.get_line, ids, self.concurrency)
+                    if line
+                ]
                 self.quotes.learn_sales(int(line["QuoteAlternativeId"]) for line in lines)
-                found = self._each(self.quotes.line_ours, lines)
+                found = each_at_once(self.quotes.line_ours, lines, self.concurrency)
             else:
                 raise ValueError(f"target-superoffice does not sync entity {entity!r}")
         return {ours.id: ours for ours in found if ours is not None}
-
-    def _each(self, read: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        """`read` of every item, `concurrency` at a time (the client bounds requests anyway)."""
-        return each_at_once(read, items, self.concurrency)
 
     def match(self, entity: str, key: str, value: str) -> list[Ours]:
         resource = RESOURCES.get(entity)
@@ -142,13 +142,13 @@ class SuperOfficeDestination:
         if primed is not None:
             return primed
         with translated_errors():
-            normaliser = PRIMED_KEYS.get((entity, key))
+            normaliser = self.primed.normalisers.get((entity, key))
             return find_candidates(self.client, resource, key, [value], 1, normaliser)
 
     def prime(self, entity: str, key: str, values: Sequence[str]) -> None:
         """Read a whole batch's match candidates (one archive query per 40 values,
-        `concurrency` at once), so this
-        batch's `match` calls cost no request; a write of this run drops what it outdates."""
+        `concurrency` at once), so this batch's `match` calls cost no request; a write of this
+        run drops what it outdates."""
         resource = RESOURCES.get(entity)
         if resource is None or not self.primed.can_prime(entity, key) or not values:
             return
