@@ -86,17 +86,12 @@ def _insert_link(connection: Connection, entity: str, new: NewLink, run_id: int)
 def _insert_links(
     connection: Connection, entity: str, news: Sequence[NewLink], run_id: int
 ) -> list[int]:
-    """Insert links and their members (closing their intents); the new link ids. The members
-    and the intents take one statement each for all the links."""
+    """Insert links and their members (closing their intents); the new link ids. The links,
+    the members and the intents take one statement each for all the links."""
     now = store.utcnow()
-    link_ids: list[int] = []
+    link_ids = _new_link_ids(connection, entity, run_id, len(news), now)
     members: list[dict[str, Any]] = []
-    for new in news:
-        inserted = connection.execute(
-            _INSERT_LINK, {"entity": entity, "run_id": run_id, "created_at": now}
-        ).inserted_primary_key
-        link_id = int(inserted[0]) if inserted else 0
-        link_ids.append(link_id)
+    for link_id, new in zip(link_ids, news, strict=True):
         common = {"link_id": link_id, "entity": entity, "revision": 0, "updated_at": now}
         source_system, source_id, seen = new.source
         members += [
@@ -111,6 +106,17 @@ def _insert_links(
     if closed:
         connection.execute(_CLOSE_INTENT, closed)
     return link_ids
+
+
+def _new_link_ids(
+    connection: Connection, entity: str, run_id: int, count: int, now: Any
+) -> list[int]:
+    """Insert `count` links in one statement (SQLAlchemy's "insertmanyvalues" with RETURNING,
+    on SQLite and PostgreSQL alike); their ids in insertion order."""
+    if not count:
+        return []
+    row = {"entity": entity, "run_id": run_id, "created_at": now}
+    return [int(link_id) for link_id in connection.execute(_INSERT_LINKS, [row] * count).scalars()]
 
 
 def _find_links_query() -> sa.Select[Any]:
@@ -139,7 +145,7 @@ IDS_PER_QUERY = 500
 _LOAD_LINK = sa.select(store.link_members).where(
     store.link_members.c.link_id == sa.bindparam("link_id")
 )
-_INSERT_LINK = store.links.insert()
+_INSERT_LINKS = store.links.insert().returning(store.links.c.id, sort_by_parameter_order=True)
 _INSERT_MEMBER = store.link_members.insert()
 _CLOSE_INTENT = store.intents.delete().where(
     store.intents.c.correlation_key == sa.bindparam("correlation_key")

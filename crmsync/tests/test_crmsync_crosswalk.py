@@ -205,9 +205,7 @@ def test_many_claims_in_one_transaction_resume_the_held_one_and_skip_the_live_on
     crosswalk.close()
 
 
-def test_many_links_are_stored_with_one_statement_per_link_and_one_for_their_members(
-    url, statements
-):
+def test_many_links_are_stored_in_one_statement_each_for_links_members_and_intents(url, statements):
     crosswalk = Crosswalk.connect(url)
     run = crosswalk.runs.start("a->b", "superoffice", dry_run=False)
     sources = [("customcrm", f"c{i}") for i in range(50)]
@@ -223,7 +221,10 @@ def test_many_links_are_stored_with_one_statement_per_link_and_one_for_their_mem
 
     assert linked == [True] * 50
     writes = [sql.split()[0] for sql in seen if sql.split()[0] in ("INSERT", "DELETE")]
-    assert writes.count("INSERT") == 51  # a link each (its id), then all 100 members at once
+    # PostgreSQL returns the 50 new link ids of one INSERT in parameter order; SQLAlchemy
+    # cannot promise that order on SQLite, so it inserts those rows one by one there
+    link_inserts = 1 if url.startswith("postgresql") else 50
+    assert writes.count("INSERT") == link_inserts + 1  # then all 100 members at once
     assert writes.count("DELETE") == 1  # the 50 intents closed at once
     assert crosswalk.open_intents("company", "customcrm", [s[1] for s in sources]) == set()
     found = crosswalk.find_many("company", "customcrm", [s[1] for s in sources])
