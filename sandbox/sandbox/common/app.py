@@ -19,6 +19,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from sandbox.common.faults import Fault, FaultInjector
+from sandbox.common.server import SOCKET_KEY
 
 __all__ = ["Emulator", "Model", "Operation", "RequestCounters", "SandboxApp", "route_pattern"]
 
@@ -186,9 +187,9 @@ class SandboxApp:
 
 
 def _drop_connection(request: Request) -> None:
-    """Close the socket without a response; Werkzeug's dev server treats the
-    ConnectionAbortedError as a dropped connection and writes nothing."""
-    connection = request.environ.get("werkzeug.socket")
+    """Close the socket without a response: the server's write of an error page then fails
+    on the closed socket, and the client sees the connection drop."""
+    connection = request.environ.get(SOCKET_KEY)
     if isinstance(connection, socket.socket):
         with contextlib.suppress(OSError):  # the client may have gone already
             connection.shutdown(socket.SHUT_RDWR)
