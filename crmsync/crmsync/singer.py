@@ -66,6 +66,11 @@ class SyncSink(BatchSink):
     """Hands each batch of one stream to the Synchronizer as `Incoming` records."""
 
     fail_on_record_validation_exception = False
+    MAX_SIZE_DEFAULT = 2000
+    """Records per batch unless `batch_size_rows` says otherwise. The SDK's 10,000 kept up to
+    that many records of every stream in memory at once: target-customcrm peaked at 212 MB
+    on 100k records, 129 MB with 2000, at the same speed (a batch's reads and writes go 100
+    records per request either way)."""
 
     def __init__(
         self,
@@ -291,8 +296,9 @@ class SyncTarget(Target):
     def drain_parents(self, sink: Sink) -> None:
         """Drain the records the parents' sinks hold, before `sink`'s batch.
 
-        The SDK drains a sink as soon as it is full (10,000 records): a child stream drained
-        before its parents' pending records would defer every child to the end of the run.
+        The SDK drains a sink as soon as it is full (`SyncSink.MAX_SIZE_DEFAULT` records): a
+        child stream drained before its parents' pending records would defer every child to
+        the end of the run.
         """
         for parent in sorted(self._sinks_seen, key=self._rank):
             if self._rank(parent) < self._rank(sink) and parent.current_size:

@@ -39,7 +39,7 @@ MATCH_FILTERS = {
 crmsync normaliser that spells the values crmsync asks `match` for."""
 
 WRITTEN_KEPT = 10_000
-"""Companies written by this run kept for name matches (one SDK batch; about 15 MB)."""
+"""Companies written by this run kept for name matches (about 15 MB)."""
 
 LINES = "quote-lines"
 """The cross-quote line feed: lines by id, by external id, deleted ones included."""
