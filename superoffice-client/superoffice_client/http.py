@@ -69,6 +69,7 @@ class Transport:
         self.retries = 0
         """Requests re-sent after 429/5xx/connection failures (for run reports and tests)."""
         self._lock = threading.Lock()
+        self._environments: dict[tuple[str, str], Mapping[str, Any]] = {}
 
     def _wait(self, attempt: int, response: requests.Response | None, why: str) -> None:
         if attempt > self.retry.max_retries:
@@ -84,11 +85,21 @@ class Transport:
         slot of the limiter, so a ticket fetch never waits for a slot its caller holds."""
         request = requests.Request(method, url, **kwargs)
         prepared = self.session.prepare_request(request)
-        settings = self.session.merge_environment_settings(
-            prepared.url, {}, None, self.session.verify, None
-        )
         with self.limiter.slot():
-            return self.session.send(prepared, timeout=self.timeout, **settings)
+            return self.session.send(prepared, timeout=self.timeout, **self._environment(url))
+
+    def _environment(self, url: str) -> Mapping[str, Any]:
+        """The proxy and CA-bundle settings of the environment (`HTTPS_PROXY`, `NO_PROXY`,
+        `REQUESTS_CA_BUNDLE`...) for `url`'s host, read once per host rather than per request."""
+        parts = urlparse(url)
+        origin = (parts.scheme, parts.netloc)
+        environment = self._environments.get(origin)
+        if environment is None:
+            environment = self.session.merge_environment_settings(
+                url, {}, None, self.session.verify, None
+            )
+            self._environments[origin] = environment
+        return environment
 
     def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """The first answer that is not 429/5xx; raises UnavailableError when retries run out."""

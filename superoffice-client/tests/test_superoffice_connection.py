@@ -299,3 +299,17 @@ def test_requests_per_second_holds_across_threads(
 
     assert sorted(found) == sorted([1, 2, 3] * 4)
     assert elapsed >= 11 / 20  # 12 requests at 20/s: the 12th starts after 0.55 s
+
+
+def test_the_environment_proxy_is_honoured_though_read_once_per_host(
+    superoffice: RunningSandbox, config_for: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # the discard port: nobody listens
+    client = connect({**config_for(superoffice, "basic"), "max_retries": 0})
+    with pytest.raises(UnavailableError, match="ProxyError on GET"):
+        client.get_json("Person/1")
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert connect(config_for(superoffice, "basic")).get_json("Person/1")["PersonId"] == 1
