@@ -14,13 +14,19 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
 from crmsync.destination import Ours, RecordRejectedError
 from crmsync.normalise import normalise_key
 from crmsync.priming import PrimedMatches
-from customcrm_client import MAX_PAGE_SIZE, CustomcrmClient, CustomcrmRejectedError
+from customcrm_client import (
+    MAX_IDS_PER_READ,
+    MAX_PAGE_SIZE,
+    CustomcrmClient,
+    CustomcrmRejectedError,
+)
 
 from target_customcrm.errors import as_crmsync_errors
 from target_customcrm.payloads import ours_from, payload, resource_of
@@ -50,8 +56,10 @@ class CustomcrmDestination:
 
     system = "customcrm"
 
-    def __init__(self, client: CustomcrmClient) -> None:
+    def __init__(self, client: CustomcrmClient, *, concurrency: int = 1) -> None:
         self.client = client
+        self.concurrency = max(1, concurrency)
+        """Reads of one `prime` in flight at once (the target's `max_concurrency`)."""
         self._lock = threading.Lock()
         self._names: dict[str, list[str]] | None = None
         self._written: OrderedDict[str, Ours] = OrderedDict()
@@ -96,17 +104,32 @@ class CustomcrmDestination:
     @as_crmsync_errors
     def prime(self, entity: str, key: str, values: Sequence[str]) -> None:
         """Read the candidates of a whole batch's match keys at once (one request per 100
-        values), so each `match` of this batch costs no request.
+        values, `concurrency` of them in flight), so each `match` of this batch costs no
+        request.
 
         Primed answers are dropped when the next batch primes the same key and when a write
         of this run gives a record one of those keys, so `match` never answers from a stale read.
         """
         if not self.primed.can_prime(entity, key) or not values:
             return
+        unique = list(dict.fromkeys(values))
+        chunks = [
+            unique[start : start + MAX_IDS_PER_READ]
+            for start in range(0, len(unique), MAX_IDS_PER_READ)
+        ]
+
+        def read(chunk: Sequence[str]) -> list[dict[str, Any]]:
+            return self.client.read_matching(self._stream(entity), key, chunk)
+
         try:
-            records = self.client.read_matching(self._stream(entity), key, values)
+            if self.concurrency > 1 and len(chunks) > 1:
+                with ThreadPoolExecutor(min(self.concurrency, len(chunks))) as pool:
+                    found = list(pool.map(read, chunks))
+            else:
+                found = [read(chunk) for chunk in chunks]
         except CustomcrmRejectedError:
             return  # e.g. a key too long to filter on: each record's own `match` says why
+        records = [record for page in found for record in page]
         self.primed.keep(entity, key, values, [ours_from(entity, record) for record in records])
 
     # Writes ----------------------------------------------------------------------------------

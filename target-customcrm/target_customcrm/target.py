@@ -53,11 +53,11 @@ class TargetCustomcrm(SyncTarget):
 
     @override
     def build_destination(self, config: Mapping[str, t.Any]) -> Destination:
-        pool = int(config.get("max_concurrency") or 4) + 2
+        concurrency = int(config.get("max_concurrency") or 4)
         client = CustomcrmClient(
-            ClientSettings.from_config(config), pool_size=pool, user_agent=self.name
+            ClientSettings.from_config(config), pool_size=concurrency + 2, user_agent=self.name
         )
-        return CustomcrmDestination(client)
+        return CustomcrmDestination(client, concurrency=concurrency)
 
 
 if __name__ == "__main__":

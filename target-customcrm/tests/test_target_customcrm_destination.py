@@ -20,6 +20,7 @@ def seeded() -> Iterator[RunningSandbox]:
 @pytest.fixture
 def crm(seeded: RunningSandbox) -> RunningSandbox:
     seeded.reset(seed=4, seed_value=7)
+    seeded.clear_faults()
     seeded.clear_requests()
     return seeded
 
@@ -75,6 +76,22 @@ def test_primed_match_keys_cost_one_request_for_the_batch(
         [row["id"]] for row in contacts
     ]
     assert all(answers[value] == [] for value in unknown)
+
+
+def test_a_primed_batch_reads_its_chunks_at_once_up_to_the_concurrency(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    crm.set_faults(latency_ms=100)  # long enough for the reads to overlap
+    reading = CustomcrmDestination(destination.client, concurrency=3)
+    unknown = [f"new{n}@example.no" for n in range(450)]
+
+    reading.prime("person", "email", unknown)
+
+    counted = crm.requests()
+    assert counted["by_route"] == {"GET /api/v1/contacts": 5}  # 100 keys per request
+    assert counted["peak_in_flight"] == 3
+    assert reading.match("person", "email", unknown[-1]) == []
+    assert crm.requests()["total"] == 5  # answered from the primed reads
 
 
 def test_a_write_of_this_run_drops_the_primed_answer_for_its_key(
