@@ -23,7 +23,8 @@ How an emulator plugs in (the Customcrm emulator in `sandbox.customcrm` is the e
    API under `/_sandbox/` (never counted, never faulted), counts every other request per
    method and route pattern (`GET /api/v1/customers/{id}`), counts `writes` (write
    operations answered below 400), and injects faults. `serve(app, port=0)` runs it on a
-   threaded Werkzeug server on 127.0.0.1 and returns a `RunningServer` (`.url`, `.stop()`).
+   threaded cheroot server (keep-alive connections) on 127.0.0.1 and returns a
+   `RunningServer` (`.url`, `.stop()`).
 
 Control API (docs/sync-contract.md): `POST /_sandbox/reset {"seed", "seed_value"}`,
 `GET|DELETE /_sandbox/requests`, `GET|PUT /_sandbox/faults`.
