@@ -8,6 +8,7 @@ target's worker threads, so one client can be shared by every sink and stream.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
@@ -152,18 +153,34 @@ class CustomcrmClient:
         return found
 
     def read_matching(
-        self, resource: str, key: str, values: Sequence[str], *, include_deleted: bool = False
+        self,
+        resource: str,
+        key: str,
+        values: Sequence[str],
+        *,
+        include_deleted: bool = False,
+        concurrency: int = 1,
     ) -> list[dict[str, Any]]:
         """Records whose match key `key` equals any of `values` (the filter repeated),
-        `MAX_IDS_PER_READ` values per request; the server compares them normalised."""
-        found: list[dict[str, Any]] = []
+        `MAX_IDS_PER_READ` values per request, `concurrency` requests at once; the server
+        compares them normalised."""
         unique = list(dict.fromkeys(values))
-        for start in range(0, len(unique), MAX_IDS_PER_READ):
-            chunk = unique[start : start + MAX_IDS_PER_READ]
+        chunks = [
+            unique[start : start + MAX_IDS_PER_READ]
+            for start in range(0, len(unique), MAX_IDS_PER_READ)
+        ]
+
+        def read(chunk: list[str]) -> list[dict[str, Any]]:
             params = {key: chunk, "include_deleted": _flag(include_deleted)}
             params["limit"] = str(MAX_PAGE_SIZE)
-            found.extend(self.list_all(resource, params))
-        return found
+            return self.list_all(resource, params)
+
+        if concurrency > 1 and len(chunks) > 1:
+            with ThreadPoolExecutor(min(concurrency, len(chunks))) as pool:
+                pages = list(pool.map(read, chunks))
+        else:
+            pages = [read(chunk) for chunk in chunks]
+        return [record for page in pages for record in page]
 
     # Writes ----------------------------------------------------------------------------------
 

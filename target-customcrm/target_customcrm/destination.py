@@ -14,19 +14,13 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
 from crmsync.destination import Ours, RecordRejectedError
 from crmsync.normalise import normalise_key
 from crmsync.priming import PrimedMatches
-from customcrm_client import (
-    MAX_IDS_PER_READ,
-    MAX_PAGE_SIZE,
-    CustomcrmClient,
-    CustomcrmRejectedError,
-)
+from customcrm_client import MAX_PAGE_SIZE, CustomcrmClient, CustomcrmRejectedError
 
 from target_customcrm.errors import as_crmsync_errors
 from target_customcrm.payloads import ours_from, payload, resource_of
@@ -112,24 +106,12 @@ class CustomcrmDestination:
         """
         if not self.primed.can_prime(entity, key) or not values:
             return
-        unique = list(dict.fromkeys(values))
-        chunks = [
-            unique[start : start + MAX_IDS_PER_READ]
-            for start in range(0, len(unique), MAX_IDS_PER_READ)
-        ]
-
-        def read(chunk: Sequence[str]) -> list[dict[str, Any]]:
-            return self.client.read_matching(self._stream(entity), key, chunk)
-
         try:
-            if self.concurrency > 1 and len(chunks) > 1:
-                with ThreadPoolExecutor(min(self.concurrency, len(chunks))) as pool:
-                    found = list(pool.map(read, chunks))
-            else:
-                found = [read(chunk) for chunk in chunks]
+            records = self.client.read_matching(
+                self._stream(entity), key, values, concurrency=self.concurrency
+            )
         except CustomcrmRejectedError:
             return  # e.g. a key too long to filter on: each record's own `match` says why
-        records = [record for page in found for record in page]
         self.primed.keep(entity, key, values, [ours_from(entity, record) for record in records])
 
     # Writes ----------------------------------------------------------------------------------
