@@ -122,8 +122,9 @@ class Resource:
     to_row: Callable[[Mapping[str, Any]], Row]
     to_payload: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
     patchable: bool
-    search: Mapping[str, Callable[[str], str]]
-    """match key -> the archive restriction finding candidates (loose; crmsync re-checks)."""
+    search: Mapping[str, Callable[[str], Sequence[str]]]
+    """match key -> the archive restrictions any of which finds a value's candidates (loose;
+    crmsync re-checks each candidate)."""
     lists: frozenset[str] = frozenset()
     """Columns written as the first entry of a list (`Emails`, phones, `Urls`)."""
 
@@ -184,13 +185,34 @@ def _archive_rows(client: SuperOfficeClient, resource: Resource, restriction: st
     return found
 
 
+def org_number_tails(digits: str) -> list[str]:
+    """The last six digits of an org number as SuperOffice's free-text `OrgNr` may spell
+    them, for a `contains` search: unbroken, in threes (NO `923 456 789`), in pairs (DK
+    `12 34 56 74`), and with the dash Sweden (`556123-4567`) and Finland (`1234567-8`) put
+    in. Six digits keep a query of many numbers down to about the rows it asked for (the
+    last three alone answered a tenth to a quarter of a large tenant per query); a spelling
+    not among these is not found by its number, and the name, the next match key, still
+    finds it."""
+    tail = digits[-6:]
+    if len(tail) < 6:
+        return [tail]
+    spellings = (
+        tail,
+        f"{tail[:3]} {tail[3:]}",
+        f"{tail[:2]} {tail[2:4]} {tail[4:]}",
+        f"{tail[:2]}-{tail[2:]}",
+        f"{tail[:5]}-{tail[5:]}",
+    )
+    return list(spellings)
+
+
 PERSONS = Resource(
     "persons",
     "Person",
     rows.person_row,
     payloads.person_payload,
     patchable=True,
-    search={"email": lambda value: equals("email/emailAddress", value)},
+    search={"email": lambda value: [equals("email/emailAddress", value)]},
     lists=frozenset({"email", "phone", "mobile"}),
 )
 
@@ -201,9 +223,8 @@ COMPANIES = Resource(
     payloads.contact_payload,
     patchable=True,
     search={
-        # org numbers are stored spaced ("912 345 678"): find by the last digits, re-check exactly
-        "orgnr": lambda digits: contains("orgnr", digits[-3:]),
-        "name": lambda name: equals("name", name),
+        "orgnr": lambda digits: [contains("orgnr", tail) for tail in org_number_tails(digits)],
+        "name": lambda name: [equals("name", name)],
     },
     lists=frozenset({"email", "phone", "url"}),
 )
@@ -278,7 +299,7 @@ PRODUCTS = ProductResource(
     lambda entity: rows.product_row(entity, None),
     payloads.product_payload,
     patchable=False,
-    search={"code": lambda code: equals("code", code)},
+    search={"code": lambda code: [equals("code", code)]},
 )
 
 RESOURCES: dict[str, Resource] = {"company": COMPANIES, "person": PERSONS, "product": PRODUCTS}
@@ -292,7 +313,10 @@ PRIMED_KEYS = {
 }
 """The match keys read for a whole batch at once, with crmsync's normaliser of each."""
 VALUES_PER_QUERY = 40
-"""Match-key values `or`-ed into one archive filter (keeps the URL well under 8 KB)."""
+"""Match-key values `or`-ed into one archive filter at most."""
+FILTER_LENGTH = 3000
+"""Characters of one look-up's `$filter` at most: well under the 4000 a server takes (the URL,
+encoded, well under 8 KB); an org number's five spellings fill it at 20 values."""
 
 
 def find_candidates(
@@ -304,9 +328,10 @@ def find_candidates(
     normaliser: str | None = None,
 ) -> list[Ours]:
     """Candidate records for values of one match key: one archive query per
-    `VALUES_PER_QUERY` values (`(k eq 'a') or (k eq 'b')`), `concurrency` at once.
+    `VALUES_PER_QUERY` values (`(k eq 'a') or (k eq 'b')`) or `FILTER_LENGTH` characters,
+    `concurrency` at once.
 
-    A loose search (an org number by its last digits) answers far more rows than it was
+    A loose search (an org number by its last six digits) answers far more rows than it was
     asked for, the more the larger the tenant: with `normaliser` (crmsync's, of this key)
     only the rows whose normalised key is one of the chunk's values are kept, each query's
     answer at once, so a batch's look-ups hold what they found, not the whole tenant.
@@ -316,10 +341,18 @@ def find_candidates(
     wanted = [value for value in values if value]
     if restriction is None:
         return []
-    chunks = [wanted[at : at + VALUES_PER_QUERY] for at in range(0, len(wanted), VALUES_PER_QUERY)]
+    chunks: list[list[str]] = []
+    length = 0
+    for value in wanted:
+        size = sum(len(clause) + len("() or ") for clause in restriction(value))
+        if not chunks or len(chunks[-1]) == VALUES_PER_QUERY or length + size > FILTER_LENGTH:
+            chunks.append([])
+            length = 0
+        chunks[-1].append(value)
+        length += size
 
     def candidates(chunk: list[str]) -> list[Ours]:
-        either = any_of(*(restriction(value) for value in chunk))
+        either = any_of(*(clause for value in chunk for clause in restriction(value)))
         found = [as_ours(row, resource.spec) for row in _archive_rows(client, resource, either)]
         if normaliser is None:
             return found

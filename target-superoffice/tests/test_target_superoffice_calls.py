@@ -9,6 +9,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -17,7 +18,7 @@ from requests.adapters import HTTPAdapter
 from sandbox.testing import RunningSandbox
 from superoffice_client import connect
 from target_superoffice.destination import SuperOfficeDestination
-from target_superoffice.entities import COMPANIES, Blanks, find_candidates
+from target_superoffice.entities import COMPANIES, FILTER_LENGTH, Blanks, find_candidates
 from target_superoffice.target import TargetSuperOffice
 
 from crmsync import Incoming
@@ -427,3 +428,45 @@ def test_a_loose_org_number_search_keeps_only_the_numbers_it_was_asked_for(
 
     assert len(loose) == 30
     assert [ours.values["name"] for ours in kept] == ["Suffix 7 AS"]
+
+
+SPELLED = {  # OrgNr as typed in SuperOffice -> the digits Customcrm holds
+    "NO 923 456 789 MVA": "923456789",
+    "556123-4567": "5561234567",
+    "1234567-8": "12345678",
+    "12 34 56 74": "12345674",
+    "87654321": "87654321",
+}
+
+
+def test_org_numbers_are_found_in_each_nordic_spelling_and_not_by_their_last_digits_alone(
+    empty_tenant: RunningSandbox, plugin_config: Config
+) -> None:
+    client = connect(plugin_config(empty_tenant))
+    blank = Blanks(client).get("Contact")
+    for n, spelled in enumerate([*SPELLED, "923 000 789", "556999-9567", "12 99 99 74"]):
+        client.request("POST", "Contact", json={**blank, "Name": f"Org {n} AS", "OrgNr": spelled})
+    empty_tenant.clear_requests()
+
+    found = find_candidates(client, COMPANIES, "orgnr", list(SPELLED.values()))
+
+    assert sorted(ours.values["orgnr"] for ours in found) == sorted(SPELLED)
+    assert _api_calls(empty_tenant)["GET Contact"] == 1
+
+
+def test_a_look_up_query_stays_within_the_filter_length_a_server_takes(
+    empty_tenant: RunningSandbox, plugin_config: Config
+) -> None:
+    client = connect(plugin_config(empty_tenant))
+    sent: list[str] = []
+    client.transport.session.hooks["response"].append(
+        lambda response, *args, **kwargs: sent.append(response.request.url)
+    )
+    numbers = [f"9{n:08d}" for n in range(45)]
+
+    assert find_candidates(client, COMPANIES, "orgnr", numbers) == []
+
+    queries = [parse_qs(urlsplit(url).query) for url in sent if "/Contact?" in url]
+    filters = [query["$filter"][0] for query in queries]
+    assert len(filters) == 3  # 45 numbers of five spellings each: 20 + 20 + 5
+    assert all(len(text) <= FILTER_LENGTH for text in filters)
