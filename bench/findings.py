@@ -151,7 +151,7 @@ def findings(results: dict[str, dict[str, Any]]) -> str:
             points.sort()
             (small, low), (large, high) = points[0], points[-1]
             line = f"{plugin}: peak RSS {low} MB at {small} records, {high} MB at {large}"
-            if large < 100_000:
+            if large < 0.95 * 100_000:  # a run asked for 100k lands near it (whole companies)
                 seconds = next(
                     p["seconds"]
                     for run in results["memory"]["runs"]

@@ -127,7 +127,7 @@ def _any_of(
 ) -> str:
     """`a or b or ...`; the `contains` tests of one string column among them become a single
     `so_contains_any` (the column is read and folded once a row, not once a value): a search
-    for 20 org numbers in five spellings each scans the table once, as a database would."""
+    for many values of one column scans the table once, as a database would."""
     tests = [_contains_test(child, columns) for child in node.children]
     needles: dict[str, list[str]] = {}
     for test in tests:
