@@ -123,8 +123,8 @@ class Resource:
     to_payload: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
     patchable: bool
     search: Mapping[str, Callable[[str], Sequence[str]]]
-    """match key -> the archive restrictions any of which finds a value's candidates (loose;
-    crmsync re-checks each candidate)."""
+    """match key -> the archive restrictions, any of which finds the candidates of a normalised
+    value (crmsync re-checks each candidate)."""
     lists: frozenset[str] = frozenset()
     """Columns written as the first entry of a list (`Emails`, phones, `Urls`)."""
 
@@ -328,10 +328,10 @@ def find_candidates(
     `VALUES_PER_QUERY` values (`(k eq 'a') or (k eq 'b')`) or `FILTER_LENGTH` characters,
     `concurrency` at once.
 
-    A search may answer rows that normalise to another value (a name `eq` ignores case,
-    crmsync's normaliser also collapses spaces the other way round): with `normaliser`
-    (crmsync's, of this key) only the rows whose normalised key is one of the chunk's values
-    are kept, each query's answer at once. crmsync re-checks each candidate either way.
+    The archive's `eq` is not crmsync's normaliser, so a row a query answers may normalise to
+    a value nobody asked for: with `normaliser` (crmsync's, of this key) only the rows whose
+    normalised key is one of the chunk's values are kept. crmsync re-checks each candidate
+    either way.
     """
     restriction = resource.search.get(key)
     wanted = [value for value in values if value]
