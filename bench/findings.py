@@ -80,10 +80,12 @@ def capacity(direction: dict[str, Any]) -> dict[str, Any]:
 
 
 def _at(load: dict[str, Any]) -> str:
-    """Which load a figure comes from: its size and concurrency."""
+    """Which load a figure comes from: its size, concurrency and when it ran (a rerun of the
+    same load shows the run-to-run spread)."""
+    measured = str(load["machine"]["measured_at"])[:16].replace("T", " ")
     return (
         f" ({load['companies_seeded_in_source']} companies, "
-        f"max_concurrency {load['max_concurrency']})"
+        f"max_concurrency {load['max_concurrency']}, {measured})"
     )
 
 
