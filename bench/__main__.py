@@ -73,6 +73,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "every level (default: all; at the full size it would take most of the measure)",
     )
     parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="turns of the target and the raw clients in the load, each reported by its "
+        "median run (one run on a shared machine spreads by 15-20%%)",
+    )
+    parser.add_argument(
         "--memory-records",
         default="2000,10000",
         help=f"records per plugin run for peak RSS (full size: {FULL['memory_records']})",
@@ -126,6 +133,7 @@ def _run(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             args.latency_ms,
             args.concurrency,
             args.naive_sample,
+            args.repeats,
         )
     if name == "memory":
         from bench.memory import measure_memory

@@ -95,7 +95,11 @@ def _load(result: dict[str, Any], title: str = "## 3. Initial load throughput") 
     for name, d in result["directions"].items():
         for loader in d["loaders"]:
             keys = ("loader", "records", "seconds", "records_per_second", "requests", "writes")
-            rows.append([name, *(loader[key] for key in keys)])
+            runs = loader.get("runs_seconds")
+            rows.append([
+                name, *(loader[key] for key in keys), loader.get("mean_in_flight", "n/a"),
+                ", ".join(str(x) for x in runs) if runs else "1 run",
+            ])  # fmt: skip
     ratios = [
         [name, d["records_in"], d["target_vs_naive"], goal(d["target_vs_naive"] >= 5),
          d["target_vs_raw"], goal(d["target_vs_raw"] >= 0.8),
@@ -122,9 +126,14 @@ def _load(result: dict[str, Any], title: str = "## 3. Initial load throughput") 
         "loads through it (`raw_batches`: 100 records per request, each level split over the "
         "threads), and the target is compared with the faster raw client (`÷ raw`). Toward "
         "SuperOffice only companies, persons and products are compared (a raw quote is a "
-        "chain of agent calls the comparison loaders do not make).",
+        "chain of agent calls the comparison loaders do not make). "
+        + (f"The target and the raw clients took {result['repeats']} turns; each row is "
+           "the loader's median run, its runs' seconds beside it. "
+           if result.get("repeats", 1) > 1 else "")
+        + "`in flight`: the request-seconds the destination served over the run's wall time, "
+        "the requests it was serving on average.",
         table(["direction", "loader", "records", "seconds", "records/s", "requests",
-                "writes"], rows),
+                "writes", "in flight", "runs (s)"], rows),
         table(["direction", "records", "target ÷ naive", "≥ 5 times", "target ÷ raw", "≥80%",
                 "target start s", "target records/s after start", "÷ naive", "÷ raw",
                 "target peak RSS MB"], ratios),

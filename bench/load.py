@@ -5,10 +5,15 @@ Per direction: the source sandbox is seeded, `tap | mapper` writes the mapped Si
 (not timed), then the real target loads it into the empty destination (timed, fresh
 crosswalk). Its records are read back and loaded again into an emptied destination by the
 naive loader, then by the concurrent raw client: the same records, the same latency.
+
+With `repeats` > 1 the target and the raw clients take turns that many times (the naive
+loader, one request at a time, runs once) and each is reported by its median run: one run
+on a shared machine spreads by 15-20%, more than the distance to a goal's line.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -76,6 +81,9 @@ def _timed(
 
 
 def _rates(name: str, seconds: float, records: int, calls: dict[str, Any]) -> dict[str, Any]:
+    """One run's figures. `mean_in_flight`: the request-seconds the destination served over
+    the run's wall time, the requests it was serving on average (a loader that keeps its
+    slots busy comes near its concurrency)."""
     return {
         "loader": name,
         "seconds": round(seconds, 2),
@@ -83,7 +91,23 @@ def _rates(name: str, seconds: float, records: int, calls: dict[str, Any]) -> di
         "records_per_second": round(records / seconds, 1),
         "requests": calls["total"],
         "writes": calls["writes"],
+        "mean_in_flight": round(calls["served_seconds"] / seconds, 2),
     }
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median run (the lower middle of an even count), with every run's seconds."""
+    ordered = sorted(runs, key=lambda run: float(run["seconds"]))
+    middle = ordered[(len(ordered) - 1) // 2]
+    if len(runs) == 1:
+        return middle
+    spread = [run["seconds"] for run in runs]
+    return {**middle, "runs_seconds": spread, "spread": _spread(spread)}
+
+
+def _spread(seconds: list[float]) -> float:
+    """(slowest - fastest) / median of the runs' seconds."""
+    return round((max(seconds) - min(seconds)) / statistics.median(seconds), 2)
 
 
 def _direction(
@@ -93,6 +117,7 @@ def _direction(
     latency_ms: int,
     concurrency: int,
     naive_records: int | None,
+    repeats: int,
 ) -> dict[str, Any]:
     direction = DIRECTIONS[name]
     source_name, destination_name = name.split("->")
@@ -101,26 +126,36 @@ def _direction(
     source.reset(companies)
     mapped = _mapped(plugins, direction, name)
     records = sum(count_records(mapped).values())
-    Path(plugins.crosswalk_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
     ran: list[Any] = []
 
     def target() -> int:
         ran.append(run_plugin(plugins, direction["target"], mapped, None))
         return records
 
-    results = [_rates("target", *_timed(destination, latency_ms, target))]
-    results[0]["peak_rss_mb"] = ran[0].peak_rss_mb
+    def target_run() -> dict[str, Any]:
+        """The target into an emptied destination with a fresh crosswalk."""
+        Path(plugins.crosswalk_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        return _rates("target", *_timed(destination, latency_ms, target))
+
+    runs: dict[str, list[dict[str, Any]]] = {"target": [target_run()]}
     creates: list[list[Create]] = direction["creates"](destination)
     made = sum(len(level) for level in creates)
     naive_creates = sample(creates, naive_records) if naive_records else creates
-    loaders = {
-        "naive": lambda: naive(destination, naive_creates),
-        "raw_concurrent": lambda: concurrent(destination, creates, concurrency),
-    }
+    runs["naive"] = [
+        _rates("naive", *_timed(destination, latency_ms, lambda: naive(destination, naive_creates)))
+    ]
+    raw_loaders = {"raw_concurrent": lambda: concurrent(destination, creates, concurrency)}
     if direction["batches"]:
-        loaders["raw_batches"] = lambda: concurrent_batches(destination, creates, concurrency)
-    for loader, load in loaders.items():
-        results.append(_rates(loader, *_timed(destination, latency_ms, load)))
+        raw_loaders["raw_batches"] = lambda: concurrent_batches(destination, creates, concurrency)
+    for turn in range(repeats):
+        if turn:
+            runs["target"].append(target_run())
+        for loader, load in raw_loaders.items():
+            runs.setdefault(loader, []).append(
+                _rates(loader, *_timed(destination, latency_ms, load))
+            )
+    results = [_median(loader_runs) for loader_runs in runs.values()]
+    results[0]["peak_rss_mb"] = max(r.peak_rss_mb for r in ran)
     target_rate, naive_rate = (r["records_per_second"] for r in results[:2])
     raw = max(results[2:], key=lambda r: float(r["records_per_second"]))
     raw_rate = raw["records_per_second"]
@@ -149,15 +184,19 @@ def measure_load(
     latency_ms: int,
     concurrency: int = MAX_CONCURRENCY,
     naive_records: int | None = None,
+    repeats: int = 1,
 ) -> dict[str, Any]:
     """Both directions, each from `companies` seeded companies into an empty destination,
     the targets and the raw client `concurrency` requests at a time. `naive_records`: the
     naive loader loads a sample of about that many records (its rate is one request at a
-    time whatever the size; at the full size it would take most of the measure)."""
+    time whatever the size; at the full size it would take most of the measure).
+    `repeats`: turns of the target and the raw clients, each reported by its median run."""
     with two_crms(workdir, 0) as crms:
         crms.plugins.max_concurrency = concurrency
         directions = {
-            name: _direction(crms.plugins, name, companies, latency_ms, concurrency, naive_records)
+            name: _direction(
+                crms.plugins, name, companies, latency_ms, concurrency, naive_records, repeats
+            )
             for name in DIRECTIONS
         }
     return {
@@ -165,5 +204,6 @@ def measure_load(
         "latency_ms": latency_ms,
         "max_concurrency": concurrency,
         "naive_sample": naive_records,
+        "repeats": repeats,
         "directions": directions,
     }

@@ -186,7 +186,7 @@ def sample(levels: list[list[Create]], records: int) -> list[list[Create]]:
     sampled: list[list[Create]] = []
     for level in levels:
         wanted = max(1, round(len(level) * share))
-        chosen = []
+        chosen: list[Create] = []
         for create in level:
             if len(chosen) >= wanted:
                 break

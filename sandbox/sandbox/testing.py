@@ -55,7 +55,8 @@ class RunningSandbox:
         self._control("POST", "reset", {"seed": seed, "seed_value": seed_value})
 
     def requests(self) -> dict[str, Any]:
-        """`{"total", "writes", "peak_in_flight", "by_route"}` since the last `clear_requests()`."""
+        """`{"total", "writes", "peak_in_flight", "served_seconds", "by_route"}` since the
+        last `clear_requests()`."""
         summary: dict[str, Any] = self._control("GET", "requests")
         return summary
 

@@ -85,6 +85,7 @@ def test_counters_key_requests_by_route_pattern_and_count_only_successful_writes
     requests.post(f"{url}/search", timeout=5)
     requests.get(f"{url}/_sandbox/faults", timeout=5)
     counted = requests.get(f"{url}/_sandbox/requests", timeout=5).json()
+    assert counted.pop("served_seconds") > 0
     assert counted == {
         "total": 4,
         "writes": 1,
@@ -93,7 +94,7 @@ def test_counters_key_requests_by_route_pattern_and_count_only_successful_writes
     }
 
 
-def test_the_peak_of_requests_served_at_once_is_counted(
+def test_the_peak_in_flight_and_the_request_seconds_served_are_counted(
     notebook: tuple[str, NotebookEmulator],
 ) -> None:
     url, _ = notebook
@@ -101,16 +102,22 @@ def test_the_peak_of_requests_served_at_once_is_counted(
     with ThreadPoolExecutor(3) as pool:
         answers = list(pool.map(lambda n: requests.get(f"{url}/notes/{n}", timeout=5), range(3)))
     assert [answer.status_code for answer in answers] == [200, 200, 200]
-    assert requests.get(f"{url}/_sandbox/requests", timeout=5).json()["peak_in_flight"] == 3
+    requests.get(f"{url}/notes/1", timeout=5)
+    counted = requests.get(f"{url}/_sandbox/requests", timeout=5).json()
+    assert counted["peak_in_flight"] == 3
+    assert 0.8 <= counted["served_seconds"] < 1.6  # 4 requests of 200 ms or more, 3 at once
     requests.delete(f"{url}/_sandbox/requests", timeout=5)
-    assert requests.get(f"{url}/_sandbox/requests", timeout=5).json()["peak_in_flight"] == 0
+    cleared = requests.get(f"{url}/_sandbox/requests", timeout=5).json()
+    assert (cleared["peak_in_flight"], cleared["served_seconds"]) == (0, 0)
 
 
 def test_clearing_requests_resets_every_counter(notebook: tuple[str, NotebookEmulator]) -> None:
     url, _ = notebook
     requests.put(f"{url}/notes/1", data="x", timeout=5)
-    cleared = requests.delete(f"{url}/_sandbox/requests", timeout=5)
-    assert cleared.json() == {"total": 0, "writes": 0, "peak_in_flight": 0, "by_route": {}}
+    cleared = requests.delete(f"{url}/_sandbox/requests", timeout=5).json()
+    assert cleared == {
+        "total": 0, "writes": 0, "peak_in_flight": 0, "served_seconds": 0, "by_route": {}
+    }  # fmt: skip
 
 
 def test_reset_reseeds_the_model_with_the_given_seed(

@@ -73,8 +73,10 @@ def route_pattern(rule: Rule) -> str:
 
 
 class RequestCounters:
-    """Requests per `METHOD /route/{pattern}`, how many of them changed state, and the most
-    vendor requests served at once (what tests of a client's concurrency bound read)."""
+    """Requests per `METHOD /route/{pattern}`, how many of them changed state, the most
+    vendor requests served at once (what tests of a client's concurrency bound read), and
+    the request-seconds served: divided by a span of wall time, the mean number in flight
+    (how a benchmark tells a client that keeps its slots busy from one that leaves them idle)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -82,17 +84,27 @@ class RequestCounters:
         self._writes = 0
         self._in_flight = 0
         self._peak_in_flight = 0
+        self._served_seconds = 0.0
+        self._since = time.monotonic()
+
+    def _advance(self) -> None:
+        """Add the request-seconds served since the last change (under the lock)."""
+        now = time.monotonic()
+        self._served_seconds += self._in_flight * (now - self._since)
+        self._since = now
 
     @contextlib.contextmanager
     def in_flight(self) -> Iterator[None]:
         """Count one request as being served for the duration of the block."""
         with self._lock:
+            self._advance()
             self._in_flight += 1
             self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
         try:
             yield
         finally:
             with self._lock:
+                self._advance()
                 self._in_flight -= 1
 
     def count(self, route: str, *, wrote: bool) -> None:
@@ -105,13 +117,17 @@ class RequestCounters:
             self._by_route.clear()
             self._writes = 0
             self._peak_in_flight = self._in_flight
+            self._advance()
+            self._served_seconds = 0.0
 
     def summary(self) -> dict[str, Any]:
         with self._lock:
+            self._advance()
             return {
                 "total": sum(self._by_route.values()),
                 "writes": self._writes,
                 "peak_in_flight": self._peak_in_flight,
+                "served_seconds": round(self._served_seconds, 3),
                 "by_route": dict(sorted(self._by_route.items())),
             }
 
