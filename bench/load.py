@@ -52,7 +52,10 @@ DIRECTIONS: dict[str, dict[str, Any]] = {
 """Toward SuperOffice, quotes are left out: a raw quote is a chain of agent calls
 (Sale → Quote → Version → Alternative → Lines) that the comparison loaders do not make.
 `batches`: the destination API has a batch create (Customcrm), so its raw capacity is also
-measured through it, and the target is compared with the faster of the two raw clients."""
+measured through it, and the target is compared with the fastest raw client. The batches are
+sent twice: bare (`raw_batches`), and with an idempotency key per item (`raw_batches_keyed`),
+as the target sends them so that a retried batch creates nothing twice; the sandbox does more
+per keyed item (it looks the key up and keeps the answer), and the two show how much."""
 
 
 def _mapped(plugins: Plugins, direction: dict[str, Any], name: str) -> Path:
@@ -147,6 +150,9 @@ def _direction(
     raw_loaders = {"raw_concurrent": lambda: concurrent(destination, creates, concurrency)}
     if direction["batches"]:
         raw_loaders["raw_batches"] = lambda: concurrent_batches(destination, creates, concurrency)
+        raw_loaders["raw_batches_keyed"] = lambda: concurrent_batches(
+            destination, creates, concurrency, keyed=True
+        )
     for turn in range(repeats):
         if turn:
             runs["target"].append(target_run())

@@ -8,7 +8,9 @@ Both create parents before children and translate references to the new ids.
 
 from __future__ import annotations
 
+import functools
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -159,14 +161,16 @@ class _Creator:
         path = create.path.format(parent=self.ids[create.parent]) if create.parent else create.path
         self.ids[create.key] = str(self._post(path, self._body(create))[create.id_field])
 
-    def batch(self, creates: list[Create]) -> None:
-        """Customcrm's batch create of one collection (lines of any quotes: `quote-lines`)."""
+    def batch(self, creates: list[Create], *, keyed: bool = False) -> None:
+        """Customcrm's batch create of one collection (lines of any quotes: `quote-lines`);
+        `keyed`: each item with an idempotency key of its own, as the target sends them."""
         items = []
         for create in creates:
             body = self._body(create)
             if create.parent:
                 body["quote_id"] = self.ids[create.parent]
-            items.append({"record": body})
+            key = {"idempotency_key": str(uuid.uuid4())} if keyed else {}
+            items.append({"record": body, **key})
         path = "quote-lines" if creates[0].parent else creates[0].path
         results = self._post(f"{path}/batch", {"items": items})["results"]
         for create, result in zip(creates, results, strict=True):
@@ -216,10 +220,14 @@ def concurrent(sandbox: Sandbox, levels: list[list[Create]], workers: int) -> in
     return len(creator.ids)
 
 
-def concurrent_batches(sandbox: Sandbox, levels: list[list[Create]], workers: int) -> int:
+def concurrent_batches(
+    sandbox: Sandbox, levels: list[list[Create]], workers: int, *, keyed: bool = False
+) -> int:
     """Customcrm's batch create from `workers` threads, `BATCH` records per request, a level
-    at a time, each level split evenly over the threads; returns the records created."""
+    at a time, each level split evenly over the threads; returns the records created.
+    `keyed`: every item carries an idempotency key (what makes a retried batch safe)."""
     creator = _Creator(sandbox)
+    batch = functools.partial(creator.batch, keyed=keyed)
     with ThreadPoolExecutor(workers, thread_name_prefix="raw-batch") as pool:
         for level in levels:
             collections: dict[str, list[Create]] = {}
@@ -230,7 +238,7 @@ def concurrent_batches(sandbox: Sandbox, levels: list[list[Create]], workers: in
                 for creates in collections.values()
                 for chunk in _even_chunks(creates, workers)
             ]
-            list(pool.map(creator.batch, chunks))
+            list(pool.map(batch, chunks))
     return len(creator.ids)
 
 
