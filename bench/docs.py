@@ -90,6 +90,14 @@ def _cost(result: dict[str, Any]) -> str:
     ] if part)  # fmt: skip
 
 
+def _has_keyed(result: dict[str, Any]) -> bool:
+    return any(
+        loader["loader"] == "raw_batches_keyed"
+        for d in result["directions"].values()
+        for loader in d["loaders"]
+    )
+
+
 def _load(result: dict[str, Any], title: str = "## 3. Initial load throughput") -> str:
     rows = []
     for name, d in result["directions"].items():
@@ -124,7 +132,10 @@ def _load(result: dict[str, Any], title: str = "## 3. Initial load throughput") 
         "create the same records, read back from what the target made, into the emptied "
         "destination. Toward Customcrm, whose API has a batch create, the raw client also "
         "loads through it (`raw_batches`: 100 records per request, each level split over the "
-        "threads), and the target is compared with the faster raw client (`÷ raw`). Toward "
+        "threads"
+        + ("; `raw_batches_keyed`: the same with an idempotency key per item, as the target "
+           "sends them" if _has_keyed(result) else "")
+        + "), and the target is compared with the fastest raw client (`÷ raw`). Toward "
         "SuperOffice only companies, persons and products are compared (a raw quote is a "
         "chain of agent calls the comparison loaders do not make). "
         + (f"The target and the raw clients took {result['repeats']} turns; each row is "
