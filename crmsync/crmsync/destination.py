@@ -73,7 +73,8 @@ class Destination(Protocol):
 
     - `prime(entity, key, values)` reads the match candidates of a whole batch's normalised
       key values at once, so that this batch's `match` calls need no request (see
-      `crmsync.priming`); the sink calls it before each batch.
+      `crmsync.priming`); the Synchronizer calls it for each batch, after reading the
+      batch's links, with the values of the records not linked yet.
     - `create_many(entity, items)`: see `BulkCreator`.
     """
 

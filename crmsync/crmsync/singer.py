@@ -2,11 +2,10 @@
 
 A target provides only its name and settings, `build_destination(config)`, and
 `entity_specs` (stream name → EntitySpec); this module turns Singer records into
-`Incoming`, lets the destination prime the batch's match candidates, feeds
-`Synchronizer.receive` per batch, drains parents first (also when a child's sink fills up
-first), reads a pair of ACTIVATE_VERSION messages as a complete scan (`Synchronizer.scanned`),
-calls `finish()` before the final STATE line, and prints the run report to stderr. It is the
-only crmsync module that imports singer_sdk.
+`Incoming`, feeds `Synchronizer.receive` per batch, drains parents first (also when a child's
+sink fills up first), reads a pair of ACTIVATE_VERSION messages as a complete scan
+(`Synchronizer.scanned`), calls `finish()` before the final STATE line, and prints the run
+report to stderr. It is the only crmsync module that imports singer_sdk.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 
 from crmsync.crosswalk import Crosswalk
 from crmsync.destination import Destination, SystemicError
-from crmsync.normalise import normalise_key
 from crmsync.records import EntitySpec, Incoming
 from crmsync.settings import SyncSettings
 from crmsync.sync import Synchronizer
@@ -109,7 +107,6 @@ class SyncSink(BatchSink):
                 sync.recipe.reject(spec, incoming, str(problem))
             else:
                 readable.append(incoming)
-        self._prime(spec, readable)
         try:
             sync.receive(spec.name, readable)
         except SystemicError:
@@ -141,27 +138,6 @@ class SyncSink(BatchSink):
         except SystemicError:
             sync.close("failed")
             raise
-
-    def _prime(self, spec: EntitySpec, records: list[Incoming]) -> None:
-        """Let the destination read the batch's match candidates at once (if it can): the
-        normalised key values of the live records not linked yet."""
-        sync = self.sync_target.synchronizer
-        prime = getattr(sync.destination, "prime", None)
-        if prime is None or not spec.match_keys:
-            return
-        wanted: dict[str, list[str]] = {key.field: [] for key in spec.match_keys}
-        live = [record for record in records if not record.deleted]
-        linked = sync.effects.linked(spec.name, [record.key for record in live])
-        for record in live:
-            if record.key in linked:
-                continue
-            for key in spec.match_keys:
-                value = normalise_key(key.normaliser, record.values.get(key.field))
-                if value is not None:
-                    wanted[key.field].append(value)
-        for key_field, values in wanted.items():
-            if values:
-                prime(spec.name, key_field, list(dict.fromkeys(values)))
 
 
 def _unreadable(target: SyncTarget, record: Mapping[str, t.Any]) -> Incoming:

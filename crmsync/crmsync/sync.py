@@ -1,7 +1,8 @@
 """The Synchronizer: one target run, batch by batch, then `finish()`.
 
-It orders the work (dedupe, triage, one batched read of ours, bounded-parallel writes,
-deferred retries, held deletes) and leaves each record's decisions to `recipe.py`.
+It orders the work (dedupe, one read of the batch's links, the destination's read of its
+match candidates, triage, one batched read of ours, bounded-parallel writes, deferred
+retries, held deletes) and leaves each record's decisions to `recipe.py`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from crmsync.destination import (
 )
 from crmsync.effects import Effects, KnownLinks, PlannedEffects, ids_by_system
 from crmsync.identity import same_match_keys
+from crmsync.normalise import normalise_key
 from crmsync.plan import Plan
 from crmsync.quarantine import QuarantineItem
 from crmsync.recipe import Outcome, Recipe, as_payload, from_payload, reason_of
@@ -81,6 +83,7 @@ class Synchronizer:
         spec = self.spec(entity)
         latest = {record.key: record for record in records}  # a record twice: the last wins
         links = self._read_ahead(spec, latest.values())
+        self._prime(spec, latest.values(), links)
         triaged = [self._triage(spec, record, links) for record in latest.values()]
         wanted = [
             outcome.destination_id
@@ -163,6 +166,25 @@ class Synchronizer:
         for entity, wanted in referenced.items():
             links.read(entity, wanted)
         return links
+
+    def _prime(self, spec: EntitySpec, records: Iterable[Incoming], links: KnownLinks) -> None:
+        """Let the destination read the batch's match candidates at once, if it can: the
+        normalised key values of the live records not linked yet (so that their `match`
+        calls cost no request of their own)."""
+        prime = getattr(self.destination, "prime", None)
+        if prime is None or not spec.match_keys:
+            return
+        wanted: dict[str, list[str]] = {key.field: [] for key in spec.match_keys}
+        for record in records:
+            if record.deleted or links.find(spec.name, *record.key) is not None:
+                continue
+            for key in spec.match_keys:
+                value = normalise_key(key.normaliser, record.values.get(key.field))
+                if value is not None:
+                    wanted[key.field].append(value)
+        for key_field, values in wanted.items():
+            if values:
+                prime(spec.name, key_field, list(dict.fromkeys(values)))
 
     def _triage(
         self, spec: EntitySpec, record: Incoming, links: KnownLinks

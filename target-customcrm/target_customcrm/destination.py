@@ -74,10 +74,10 @@ class CustomcrmDestination:
     def match(self, entity: str, key: str, value: str) -> list[Ours]:
         """Live (not deleted) candidates whose `key` equals `value`, normalised.
 
-        A value primed for this batch is answered from the primed read, once.
+        A value primed for this batch is answered from the primed read.
         """
         if (entity, key) in MATCH_FILTERS:
-            primed = self.primed.take(entity, key, value)
+            primed = self.primed.answer(entity, key, value)
             if primed is not None:
                 return primed
             params = {key: value, "include_deleted": "false"}
@@ -101,8 +101,9 @@ class CustomcrmDestination:
         values, `concurrency` of them in flight), so each `match` of this batch costs no
         request.
 
-        Primed answers are dropped when the next batch primes the same key and when a write
-        of this run gives a record one of those keys, so `match` never answers from a stale read.
+        Primed answers hold until the next batch primes the same key; this run's creates join
+        them and its updates drop them (crmsync.priming), so `match` never answers from a
+        stale read.
         """
         if not self.primed.can_prime(entity, key) or not values:
             return
@@ -129,7 +130,7 @@ class CustomcrmDestination:
         else:
             path = self.client.settings.path(self._stream(entity))
         created = self.client.create(path, body, idempotency_key=correlation_key)
-        self._remember(entity, created)
+        self._remember(entity, created, created=True)
         return ours_from(entity, created)
 
     @as_crmsync_errors
@@ -152,7 +153,7 @@ class CustomcrmDestination:
             if isinstance(answer, CustomcrmRejectedError):
                 answers.append(RecordRejectedError(answer.reason, status=answer.status))
                 continue
-            self._remember(entity, answer)
+            self._remember(entity, answer, created=True)
             answers.append(ours_from(entity, answer))
         return answers
 
@@ -198,10 +199,13 @@ class CustomcrmDestination:
             return f"{self._lines_path(_quote_of(ours))}/{ours.id}"
         return f"{self.client.settings.path(self._stream(entity))}/{ours.id}"
 
-    def _remember(self, entity: str, record: Mapping[str, Any]) -> None:
-        """Keep this run's indexes true after a write: the name index learns the company,
-        and a primed match answer for any key the record now has is dropped."""
-        self.primed.forget(entity, record)
+    def _remember(self, entity: str, record: Mapping[str, Any], *, created: bool = False) -> None:
+        """Keep this run's indexes true after a write: the name index learns the company; a
+        created record joins the primed match answers for its keys, an updated one drops them."""
+        if created:
+            self.primed.created(entity, ours_from(entity, record))
+        else:
+            self.primed.forget(entity, record)
         with self._lock:
             if entity == "company":
                 self._written[str(record["id"])] = ours_from(entity, record)

@@ -94,7 +94,7 @@ def test_a_primed_batch_reads_its_chunks_at_once_up_to_the_concurrency(
     assert crm.requests()["total"] == 5  # answered from the primed reads
 
 
-def test_a_write_of_this_run_drops_the_primed_answer_for_its_key(
+def test_a_record_this_run_creates_joins_the_primed_answer_for_its_key(
     crm: RunningSandbox, destination: CustomcrmDestination
 ) -> None:
     destination.prime("person", "email", ["kari@example.no", "ola@example.no"])
@@ -104,10 +104,25 @@ def test_a_write_of_this_run_drops_the_primed_answer_for_its_key(
     crm.clear_requests()
 
     again = destination.match("person", "email", "kari@example.no")
+    twice = destination.match("person", "email", "kari@example.no")
     other = destination.match("person", "email", "ola@example.no")
 
-    assert [o.id for o in again] == [created.id]  # read anew, not the primed "none"
+    assert [o.id for o in again] == [o.id for o in twice] == [created.id]  # not the primed none
     assert other == []
+    assert crm.requests()["total"] == 0  # what a read would answer now, without one
+
+
+def test_an_update_of_this_run_drops_the_primed_answer_for_the_key_it_wrote(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    kari = destination.create("person", {"first_name": "Kari", "email": "kari@example.no"}, "ck")
+    destination.prime("person", "email", ["ola@example.no"])
+    destination.update("person", kari, {"email": "ola@example.no"})
+    crm.clear_requests()
+
+    found = destination.match("person", "email", "ola@example.no")
+
+    assert [o.id for o in found] == [kari.id]  # read anew, not the primed "none"
     assert crm.requests()["by_route"] == {"GET /api/v1/contacts": 1}
 
 

@@ -138,7 +138,7 @@ class SuperOfficeDestination:
         resource = RESOURCES.get(entity)
         if resource is None:
             return []  # quotes and lines are never matched, only linked by creation
-        primed = self.primed.take(entity, key, value)
+        primed = self.primed.answer(entity, key, value)
         if primed is not None:
             return primed
         with translated_errors():
@@ -147,8 +147,8 @@ class SuperOfficeDestination:
 
     def prime(self, entity: str, key: str, values: Sequence[str]) -> None:
         """Read a whole batch's match candidates (one archive query per 40 values,
-        `concurrency` at once), so this batch's `match` calls cost no request; a write of this
-        run drops what it outdates."""
+        `concurrency` at once), so this batch's `match` calls cost no request; this run's
+        writes keep the answers true (crmsync.priming)."""
         resource = RESOURCES.get(entity)
         if resource is None or not self.primed.can_prime(entity, key) or not values:
             return
@@ -229,7 +229,7 @@ class SuperOfficeDestination:
         with translated_errors():
             stored = PRODUCTS.as_stored(self.client, [product for _, product, _ in posted])
         for (index, _product, correlation_key), ours in zip(posted, stored, strict=True):
-            self.primed.forget(entity, ours.values)
+            self.primed.created(entity, ours)
             answers[index] = _with_key(ours, correlation_key)
         return [answer for answer in answers if answer is not None]
 
@@ -245,7 +245,7 @@ class SuperOfficeDestination:
         """One POST (plus the key's own call where it cannot travel inside the POST)."""
         with translated_errors():
             created = self._create(entity, values, correlation_key)
-        self.primed.forget(entity, created.values)
+        self.primed.created(entity, created)
         return _with_key(created, correlation_key)
 
     def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:

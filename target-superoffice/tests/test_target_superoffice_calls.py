@@ -80,18 +80,34 @@ def _companies(count: int) -> list[Incoming]:
     ]
 
 
-def test_new_companies_cost_their_match_queries_and_one_post_each(
+def test_new_companies_cost_a_match_query_per_key_for_the_batch_and_one_post_each(
     leg: Leg, empty_tenant: RunningSandbox, carrier: str
 ) -> None:
     calls = _calls(empty_tenant, leg, "company", _companies(6))
 
     key_calls = {} if carrier == "udef" else {"POST ForeignApp/{app}/{device}/{identifier}/Key": 6}
     assert calls == {
-        "GET Contact": 12,  # match keys: org number, then name
+        "GET Contact": 2,  # the batch's org numbers, then its names (primed: not one per record)
         "GET Contact/default": 1,  # once per run
         "POST Contact": 6,
         **key_calls,
     }
+
+
+def test_companies_of_one_name_in_a_batch_are_matched_against_each_other_without_a_query(
+    leg: Leg, empty_tenant: RunningSandbox
+) -> None:
+    namesakes = [
+        _incoming(f"cus_{n}", V1, {**COMPANY, "name": "Andersson AB", "orgnr": f"55612345{n}"})
+        for n in range(3)
+    ]
+
+    calls = _calls(empty_tenant, leg, "company", namesakes)
+
+    # the second and third see the first ones (linked, so not theirs) in the primed answer,
+    # as a name query would find them: each is created, none costs a query of its own
+    assert (calls["GET Contact"], calls["POST Contact"]) == (2, 3)
+    assert len({leg.link("company", f"cus_{n}") for n in range(3)}) == 3
 
 
 def test_a_new_person_carries_its_correlation_key_in_the_udef_and_is_found_by_it(
@@ -159,9 +175,9 @@ def test_new_products_of_one_batch_have_their_versions_read_in_one_archive_query
     calls = _calls(empty_tenant, leg, "product", products)
 
     assert calls == {
-        # a match query per code (no sink primes this leg), then one version query per chunk
+        # one match query for the batch's codes (primed), then one version query per chunk
         # of the batch (a chunk per worker thread: 4), not one per product
-        "GET Product": 8 + 4,
+        "GET Product": 1 + 4,
         "GET Product/default": 1,
         "POST Product": 8,
     }
