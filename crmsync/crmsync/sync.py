@@ -8,6 +8,7 @@ retries, held deletes) and leaves each record's decisions to `recipe.py`.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +34,8 @@ from crmsync.report import RunReport
 from crmsync.settings import SyncSettings
 
 __all__ = ["Synchronizer"]
+
+log = logging.getLogger(__name__)
 
 
 class Synchronizer:
@@ -170,7 +173,9 @@ class Synchronizer:
     def _prime(self, spec: EntitySpec, records: Iterable[Incoming], links: KnownLinks) -> None:
         """Let the destination read the batch's match candidates at once, if it can: the
         normalised key values of the live records not linked yet (so that their `match`
-        calls cost no request of their own)."""
+        calls cost no request of their own). A read the destination refuses (a value it
+        cannot filter on) only costs the speed-up: each record's own `match` then asks, and
+        a record whose match fails is quarantined with that reason."""
         prime = getattr(self.destination, "prime", None)
         if prime is None or not spec.match_keys:
             return
@@ -183,8 +188,14 @@ class Synchronizer:
                 if value is not None:
                     wanted[key.field].append(value)
         for key_field, values in wanted.items():
-            if values:
+            if not values:
+                continue
+            try:
                 prime(spec.name, key_field, list(dict.fromkeys(values)))
+            except SystemicError:
+                raise
+            except Exception as error:
+                log.warning("%s by %s: read one by one (%s)", spec.name, key_field, error)
 
     def _triage(
         self, spec: EntitySpec, record: Incoming, links: KnownLinks

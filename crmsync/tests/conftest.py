@@ -215,6 +215,27 @@ class BulkMemoryCrm(MemoryCrm):
         return created
 
 
+class PrimingMemoryCrm(MemoryCrm):
+    """A CRM that reads a batch's match candidates at once (`prime`), noting each read; with
+    `refuse`, it refuses every such read, as an API refuses a filter it cannot take."""
+
+    def __init__(self, *args: Any, refuse: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.primed: list[tuple[str, str, list[str]]] = []
+        self.refuse = refuse
+
+    def prime(self, entity: str, key: str, values: Sequence[str]) -> None:
+        self.primed.append((entity, key, list(values)))
+        if self.refuse:
+            raise RecordRejectedError("400: the filter is too long")
+
+
+@pytest.fixture
+def priming_crm(clock: Iterator[int]) -> Callable[..., PrimingMemoryCrm]:
+    """A factory of priming CRMs named like `right` (SuperOffice), sharing the clock."""
+    return lambda **options: PrimingMemoryCrm("superoffice", "s", clock, **options)
+
+
 @pytest.fixture
 def crosswalk_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'crosswalk.db'}"

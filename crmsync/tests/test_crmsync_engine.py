@@ -663,3 +663,30 @@ def test_a_bulk_create_whose_links_cannot_be_stored_quarantines_its_records_and_
     assert world.crosswalk.quarantine.items() == []
     assert len(world.left.live("company")) == 3  # created once, linked by key on the rerun
     assert world.mirrored("company")
+
+
+def test_a_batch_primes_the_match_keys_of_its_unlinked_live_records_once_each(world, priming_crm):
+    right = priming_crm()
+    world.left.add("company", name="Acme AS", org_number="912345678")
+    world.leg(world.left, right)
+    world.left.add("company", name="Nordlys AS", org_number="923 456 789")
+    world.left.add("company", name="NORDLYS AS", org_number="923456789")  # the same values
+    right.primed.clear()
+
+    world.leg(world.left, right)
+
+    assert right.primed == [  # Acme is linked: its values are not asked for
+        ("company", "org_number", ["923456789"]),
+        ("company", "name", ["nordlys as"]),
+    ]
+
+
+def test_a_refused_prime_costs_the_speed_up_only(world, priming_crm):
+    right = priming_crm(refuse=True)
+    world.left.add("company", name="Acme AS", org_number="912345678")
+
+    report = world.leg(world.left, right)
+
+    assert right.primed  # asked, refused, and the batch went on record by record
+    assert report.get("company", "created") == 1
+    assert right.calls["match"] >= 1
