@@ -129,9 +129,10 @@ class CustomcrmDestination:
             path = self._lines_path(str(quote_id))
         else:
             path = self.client.settings.path(self._stream(entity))
-        created = self.client.create(path, body, idempotency_key=correlation_key)
-        self._remember(entity, created, created=True)
-        return ours_from(entity, created)
+        record = self.client.create(path, body, idempotency_key=correlation_key)
+        created = ours_from(entity, record)
+        self._remember(entity, record, created=created)
+        return created
 
     @as_crmsync_errors
     def create_many(
@@ -153,8 +154,9 @@ class CustomcrmDestination:
             if isinstance(answer, CustomcrmRejectedError):
                 answers.append(RecordRejectedError(answer.reason, status=answer.status))
                 continue
-            self._remember(entity, answer, created=True)
-            answers.append(ours_from(entity, answer))
+            created = ours_from(entity, answer)
+            self._remember(entity, answer, created=created)
+            answers.append(created)
         return answers
 
     @as_crmsync_errors
@@ -199,16 +201,19 @@ class CustomcrmDestination:
             return f"{self._lines_path(_quote_of(ours))}/{ours.id}"
         return f"{self.client.settings.path(self._stream(entity))}/{ours.id}"
 
-    def _remember(self, entity: str, record: Mapping[str, Any], *, created: bool = False) -> None:
+    def _remember(
+        self, entity: str, record: Mapping[str, Any], *, created: Ours | None = None
+    ) -> None:
         """Keep this run's indexes true after a write: the name index learns the company; a
-        created record joins the primed match answers for its keys, an updated one drops them."""
-        if created:
-            self.primed.created(entity, ours_from(entity, record))
+        `created` record joins the primed match answers for its keys, an updated one drops
+        them."""
+        if created is not None:
+            self.primed.created(entity, created)
         else:
             self.primed.forget(entity, record)
         with self._lock:
             if entity == "company":
-                self._written[str(record["id"])] = ours_from(entity, record)
+                self._written[str(record["id"])] = created or ours_from(entity, record)
                 self._written.move_to_end(str(record["id"]))
                 if len(self._written) > WRITTEN_KEPT:
                     self._written.popitem(last=False)
