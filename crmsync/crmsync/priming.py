@@ -7,11 +7,14 @@ is then answered without a request. Candidates are grouped by their own normalis
 loose search cannot put a record under the wrong value, and crmsync still chooses among them
 (a linked candidate is never taken).
 
-The answers stay true for the batch because this run's own writes keep them so: a record it
-creates joins the answers for its key values (a second "Andersson AB" of the batch then sees
-the first one, as a read would, without a request of its own), and an update drops the
-answers for the values it wrote. Writes by others during the batch are not seen, as they
-would not be between one record's read and its create either.
+An answer holds for the whole batch. A record this run updates drops the answers for the
+key values it wrote (they are read anew). A record this run creates leaves them as they are:
+it is linked before any record sharing one of its key values is matched (the Synchronizer
+puts those in a later round), and crmsync never takes a linked candidate, so a read would
+answer the same (a second "Andersson AB" of the batch is created without a request of its
+own). Keeping the created records out also keeps them out of memory: a SuperOffice entity is
+kilobytes, and a batch creates thousands. Writes by others during the batch are not seen, as
+they would not be between one record's read and its create either.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ __all__ = ["PrimedMatches"]
 class PrimedMatches:
     """Candidates per (entity, key, normalised value), for the current batch; thread-safe.
 
-    An answer holds until the next batch primes the key; this run's creates join it and its
-    updates drop it (see the module's docstring).
+    An answer holds until the next batch primes the key or an update of this run gives a
+    record its value (see the module's docstring).
     """
 
     def __init__(self, normalisers: Mapping[tuple[str, str], str]) -> None:
@@ -67,27 +70,11 @@ class PrimedMatches:
             found = self._answers.get((entity, key, value))
             return None if found is None else list(found)
 
-    def created(self, entity: str, ours: Ours) -> None:
-        """This run created `ours`: it joins the answers for its key values."""
-        with self._lock:
-            for answer in self._answered(entity, ours.values):
-                self._answers[answer].append(ours)
-
     def forget(self, entity: str, record: Mapping[str, Any]) -> None:
         """An update gave `record` its key values: drop the answers it makes stale."""
         with self._lock:
-            for answer in self._answered(entity, record):
-                del self._answers[answer]
-
-    def _answered(self, entity: str, record: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-        """The primed answers for `record`'s key values (under the lock)."""
-        found = []
-        for (primed_entity, key), normaliser in self.normalisers.items():
-            value = normalise_key(normaliser, record.get(key))
-            if (
-                primed_entity == entity
-                and value is not None
-                and (entity, key, value) in self._answers
-            ):
-                found.append((entity, key, value))
-        return found
+            for (primed_entity, key), normaliser in self.normalisers.items():
+                if primed_entity == entity:
+                    value = normalise_key(normaliser, record.get(key))
+                    if value is not None:
+                        self._answers.pop((entity, key, value), None)

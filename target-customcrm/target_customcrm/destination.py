@@ -101,9 +101,9 @@ class CustomcrmDestination:
         values, `concurrency` of them in flight), so each `match` of this batch costs no
         request.
 
-        Primed answers hold until the next batch primes the same key; this run's creates join
-        them and its updates drop them (crmsync.priming), so `match` never answers from a
-        stale read.
+        Primed answers hold until the next batch primes the same key; this run's updates drop
+        them (crmsync.priming), so `match` never answers from a stale read. This run's creates
+        are left out of them: they are linked, and crmsync never takes a linked candidate.
         """
         if not self.primed.can_prime(entity, key) or not values:
             return
@@ -204,12 +204,10 @@ class CustomcrmDestination:
     def _remember(
         self, entity: str, record: Mapping[str, Any], *, created: Ours | None = None
     ) -> None:
-        """Keep this run's indexes true after a write: the name index learns the company; a
-        `created` record joins the primed match answers for its keys, an updated one drops
-        them."""
-        if created is not None:
-            self.primed.created(entity, created)
-        else:
+        """Keep this run's indexes true after a write: the name index learns the company; an
+        update drops the primed match answers for its keys (a `created` record leaves them:
+        crmsync.priming says why)."""
+        if created is None:
             self.primed.forget(entity, record)
         with self._lock:
             if entity == "company":

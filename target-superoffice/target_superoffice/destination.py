@@ -147,8 +147,8 @@ class SuperOfficeDestination:
 
     def prime(self, entity: str, key: str, values: Sequence[str]) -> None:
         """Read a whole batch's match candidates (one archive query per 40 values,
-        `concurrency` at once), so this batch's `match` calls cost no request; this run's
-        writes keep the answers true (crmsync.priming)."""
+        `concurrency` at once), so this batch's `match` calls cost no request (crmsync.priming
+        says why they stay true: an update drops what it outdates)."""
         resource = RESOURCES.get(entity)
         if resource is None or not self.primed.can_prime(entity, key) or not values:
             return
@@ -229,7 +229,6 @@ class SuperOfficeDestination:
         with translated_errors():
             stored = PRODUCTS.as_stored(self.client, [product for _, product, _ in posted])
         for (index, _product, correlation_key), ours in zip(posted, stored, strict=True):
-            self.primed.created(entity, ours)
             answers[index] = _with_key(ours, correlation_key)
         return [answer for answer in answers if answer is not None]
 
@@ -245,7 +244,6 @@ class SuperOfficeDestination:
         """One POST (plus the key's own call where it cannot travel inside the POST)."""
         with translated_errors():
             created = self._create(entity, values, correlation_key)
-        self.primed.created(entity, created)
         return _with_key(created, correlation_key)
 
     def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:
