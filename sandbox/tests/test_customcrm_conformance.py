@@ -74,3 +74,12 @@ def test_the_contract_is_a_valid_openapi_3_1_document() -> None:
 
     errors = [e.message for e in Draft202012Validator(OPENAPI_31).iter_errors(load_contract())]
     assert errors == []
+
+
+def test_the_server_reads_the_contract_as_a_safe_yaml_loader_does() -> None:
+    """The server reads the contract with libyaml's loader (fast) where it has one; what it
+    reads must be what PyYAML's own safe loader reads (the document schemathesis checks)."""
+    import yaml
+    from sandbox.customcrm.contract import load_contract
+
+    assert load_contract() == yaml.safe_load(CONTRACT_PATH.read_text(encoding="utf-8"))

@@ -27,9 +27,15 @@ __all__ = [
 CONTRACT_PATH = Path(__file__).with_name("openapi.yaml")  # a link to docs/customcrm-openapi.yaml
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it (its wheels are): the contract is read
+in 0.02 s instead of 0.18 s, which the first request of a fresh sandbox waited for."""
+
+
 @functools.cache
 def load_contract() -> dict[str, Any]:
-    contract: dict[str, Any] = yaml.safe_load(CONTRACT_PATH.read_text(encoding="utf-8"))
+    text = CONTRACT_PATH.read_text(encoding="utf-8")
+    contract: dict[str, Any] = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - safe loaders
     return contract
 
 
