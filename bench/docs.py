@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from bench.cost import STREAMS
-from bench.findings import findings, summary
+from bench.findings import findings, loader_of, summary
 from bench.markdown import goal, table
 
 __all__ = ["render"]
@@ -91,11 +91,7 @@ def _cost(result: dict[str, Any]) -> str:
 
 
 def _has_keyed(result: dict[str, Any]) -> bool:
-    return any(
-        loader["loader"] == "raw_batches_keyed"
-        for d in result["directions"].values()
-        for loader in d["loaders"]
-    )
+    return any(loader_of(d, "raw_batches_keyed") for d in result["directions"].values())
 
 
 def _load(result: dict[str, Any], title: str = "## 3. Initial load throughput") -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from bench.cost import AUTH_ROUTES, LIST_ROUTES, STREAMS
 from bench.markdown import goal, table
 
-__all__ = ["findings", "summary"]
+__all__ = ["findings", "loader_of", "summary"]
 
 
 def summary(results: dict[str, dict[str, Any]]) -> str:
@@ -55,7 +55,7 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
             rows.append([f"{name}{at}: ≥ 80% of raw capacity (`{raw['loader']}`)",
                          f"{d['target_vs_raw']:.0%}", goal(d["target_vs_raw"] >= 0.8)])  # fmt: skip
             for loader, what in OTHER_RAW_CLIENTS.items():
-                other = _loader(d, loader)
+                other = loader_of(d, loader)
                 if other is None or other is raw:
                     continue
                 ratio = d["loaders"][0]["records_per_second"] / other["records_per_second"]
@@ -83,12 +83,13 @@ NO_SUPEROFFICE_BATCH = (
 
 def capacity(direction: dict[str, Any]) -> dict[str, Any]:
     """The raw loader the target is compared with (the fastest raw client of the API)."""
-    found = _loader(direction, direction.get("raw_capacity_loader", "raw_concurrent"))
+    found = loader_of(direction, direction.get("raw_capacity_loader", "raw_concurrent"))
     assert found is not None, direction["raw_capacity_loader"]
     return found
 
 
-def _loader(direction: dict[str, Any], name: str) -> dict[str, Any] | None:
+def loader_of(direction: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """One loader's figures in a direction's results, or None when it was not run."""
     return next((x for x in direction["loaders"] if x["loader"] == name), None)
 
 
@@ -158,7 +159,7 @@ def findings(results: dict[str, dict[str, Any]]) -> str:
                 f"(`{raw['loader']}`, {raw_per} requests per record)."
                 + _in_flight(target, raw, load["max_concurrency"])
             )
-            keyed = _loader(d, "raw_batches_keyed")
+            keyed = loader_of(d, "raw_batches_keyed")
             if keyed is not None and raw is not keyed:
                 cost = raw["records_per_second"] / keyed["records_per_second"] - 1
                 lines.append(

@@ -131,7 +131,7 @@ class CustomcrmDestination:
             path = self.client.settings.path(self._stream(entity))
         record = self.client.create(path, body, idempotency_key=correlation_key)
         created = ours_from(entity, record)
-        self._remember(entity, record, created=created)
+        self._remember(entity, record, created, created=True)
         return created
 
     @as_crmsync_errors
@@ -155,7 +155,7 @@ class CustomcrmDestination:
                 answers.append(RecordRejectedError(answer.reason, status=answer.status))
                 continue
             created = ours_from(entity, answer)
-            self._remember(entity, answer, created=created)
+            self._remember(entity, answer, created, created=True)
             answers.append(created)
         return answers
 
@@ -173,9 +173,10 @@ class CustomcrmDestination:
         path = self._record_path(entity, ours)
         if not body:
             return ours
-        updated = self.client.patch(path, body, version=_api_version(ours))
-        self._remember(entity, updated)
-        return ours_from(entity, updated)
+        record = self.client.patch(path, body, version=_api_version(ours))
+        updated = ours_from(entity, record)
+        self._remember(entity, record, updated, created=False)
+        return updated
 
     @as_crmsync_errors
     def delete(self, entity: str, ours: Ours) -> None:
@@ -202,16 +203,16 @@ class CustomcrmDestination:
         return f"{self.client.settings.path(self._stream(entity))}/{ours.id}"
 
     def _remember(
-        self, entity: str, record: Mapping[str, Any], *, created: Ours | None = None
+        self, entity: str, record: Mapping[str, Any], ours: Ours, *, created: bool
     ) -> None:
-        """Keep this run's indexes true after a write: the name index learns the company; an
-        update drops the primed match answers for its keys (a `created` record leaves them:
-        crmsync.priming says why)."""
-        if created is None:
+        """Keep this run's indexes true after a write of `record` (read as `ours`): the name
+        index learns the company; an update drops the primed match answers for its keys (a
+        created record leaves them: crmsync.priming says why)."""
+        if not created:
             self.primed.forget(entity, record)
         with self._lock:
             if entity == "company":
-                self._written[str(record["id"])] = created or ours_from(entity, record)
+                self._written[str(record["id"])] = ours
                 self._written.move_to_end(str(record["id"]))
                 if len(self._written) > WRITTEN_KEPT:
                     self._written.popitem(last=False)
