@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -274,3 +275,53 @@ def test_new_ids_count_on_after_a_reseed_a_restart_and_a_folder_without_counters
     reopened.reset(0, 0)
     assert _customer(reopened, "Først AS")["id"] == "cus_1"
     reopened.close()
+
+
+def test_a_batch_keeps_what_its_creates_made_when_one_of_them_is_refused(
+    model: CustomcrmModel,
+) -> None:
+    with model.batch():
+        first = _customer(model, "Fjord AS")
+        with pytest.raises(UnknownReferenceError):
+            model.create_record(CONTACTS, {"first_name": "Kari", "customer_id": "cus_9"}, scope="s")
+        second = _customer(model, "Vik AS")
+    assert [c["id"] for c in _feed(model)] == [first["id"], second["id"]]
+    assert _feed(model, CONTACTS) == []
+
+
+def test_a_batch_the_server_fails_to_finish_commits_nothing_and_its_keys_replay_nothing(
+    model: CustomcrmModel,
+) -> None:
+    body = {"name": "Fjord AS"}
+
+    def stop_mid_batch() -> None:
+        with model.batch():
+            model.create_record(CUSTOMERS, body, scope="s", idempotency_key="k1")
+            raise RuntimeError("the server stops mid-batch")
+
+    with pytest.raises(RuntimeError):
+        stop_mid_batch()
+    assert _feed(model) == []
+    again, replayed = model.create_record(CUSTOMERS, body, scope="s", idempotency_key="k1")
+    assert not replayed
+    assert [c["id"] for c in _feed(model)] == [again["id"]]
+
+
+def test_a_create_refused_inside_a_batch_undoes_only_its_own_writes(
+    model: CustomcrmModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create that fails after it wrote (here: its answer cannot be kept) leaves neither
+    its row nor its id counter behind, and the batch's other creates stay."""
+
+    def fail_to_remember(*_: Any) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with model.batch():
+        kept = _customer(model, "Fjord AS")
+        monkeypatch.setattr(model._store, "remember_response", fail_to_remember)
+        with pytest.raises(sqlite3.OperationalError):
+            model.create_record(CUSTOMERS, {"name": "Vik AS"}, scope="s", idempotency_key="k")
+        monkeypatch.undo()
+        after = _customer(model, "Berg AS")
+    assert [c["name"] for c in _feed(model)] == ["Fjord AS", "Berg AS"]
+    assert int(after["id"].split("_")[1]) == int(kept["id"].split("_")[1]) + 1

@@ -188,5 +188,12 @@ def _parameter_message(schema: Mapping[str, Any], raw: str) -> str | None:
         if raw not in ("true", "false"):
             return "must be true or false"
         value = raw == "true"
-    errors = list(Draft202012Validator(dict(schema)).iter_errors(value))
+    errors = list(_parameter_validator(json.dumps(schema, sort_keys=True)).iter_errors(value))
     return _message(errors[0]) if errors else None
+
+
+@functools.cache
+def _parameter_validator(schema_text: str) -> Draft202012Validator:
+    """One validator per parameter schema (by its JSON text): building one costs more than
+    checking a value, and a batch checks each of its items' keys."""
+    return Draft202012Validator(json.loads(schema_text))

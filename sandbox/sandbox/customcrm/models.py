@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -119,6 +120,14 @@ class CustomcrmModel:
                     cutoff = format_timestamp(parse_timestamp(now) - IDEMPOTENCY_TTL)
                     self._store.forget_responses_before(cutoff)
             return created, False
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold the store for a batch's creates: one commit for them all, while each create
+        is still a savepoint of its own, undone alone when it is refused. A batch the server
+        fails to finish commits nothing; its keys replay nothing, so the retry creates it."""
+        with self._lock, self._store.transaction():
+            yield
 
     def update_record(
         self,

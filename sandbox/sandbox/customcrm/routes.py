@@ -102,7 +102,9 @@ class CustomcrmViews:
         """Each item is created as its own single POST would be; a refused item gets that
         POST's problem in its place and the others go on (a batch is not atomic)."""
         items = batch_items(parsing.json_body(request))
-        return _json({"results": [self._create_item(resource, item) for item in items]})
+        with self.model.batch():
+            results = [self._create_item(resource, item) for item in items]
+        return _json({"results": results})
 
     def _create_item(self, resource: Resource, item: BatchItem) -> dict[str, Any]:
         """One batch item, checked and answered as its single POST would be."""

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sandbox.common.sqlite import atomic
 from sandbox.customcrm.resources import Resource, normalise
 
 __all__ = ["ListQuery", "Row", "Store"]
@@ -93,10 +95,10 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
-    def transaction(self) -> sqlite3.Connection:
-        """`with store.transaction():` commits on success, rolls back on error."""
-        self._db.execute("BEGIN")
-        return self._db
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """`with store.transaction():` commits on success, rolls back on error; nested, a
+        savepoint (`sandbox.common.sqlite.atomic`)."""
+        return atomic(self._db)
 
     def wipe(self) -> None:
         with self.transaction():

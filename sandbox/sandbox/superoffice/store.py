@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.common.clock import Clock
+from sandbox.common.sqlite import atomic
 
 __all__ = ["Row", "Store"]
 
@@ -116,18 +117,9 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run a group of reads and writes atomically (nested calls join the outer one)."""
-        with self._lock:
-            if self._db.in_transaction:
-                yield self._db
-                return
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        """Run a group of reads and writes atomically (a nested call is a savepoint)."""
+        with self._lock, atomic(self._db, "BEGIN IMMEDIATE") as db:
+            yield db
 
     def query(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """A read with bound parameters only."""
