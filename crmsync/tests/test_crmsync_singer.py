@@ -8,7 +8,11 @@ import json
 import pytest
 from crmsync.deletes import DeleteCircuitBreakerError
 from crmsync.settings import SyncSettings
-from crmsync.singer import SyncTarget
+from crmsync.singer import _INVALID, SyncTarget, _KeepInvalid
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from singer_sdk.exceptions import InvalidRecord
+from singer_sdk.sinks.core import JSONSchemaValidator
 
 from crmsync import Crosswalk, EntitySpec, MatchKey, Reference, Synchronizer
 
@@ -259,3 +263,66 @@ def test_an_incomplete_scan_deletes_nothing(target_class, right, crosswalk_url, 
 
     assert target.synchronizer.report.get("company", "deleted") == 0
     assert len(right.live("company")) == 4
+
+
+RICH_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["id"],
+    "properties": {
+        "id": {"type": "string", "minLength": 1, "maxLength": 4},
+        "name": {"type": ["string", "null"], "pattern": "^[A-Z]"},
+        "org_number": {"enum": ["1", "2", None]},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "deleted_at": {"type": "integer", "minimum": 0},
+        "first_name": {"type": "array", "items": {"type": "integer"}, "maxItems": 1},
+        "company_id": {"type": "object", "properties": {"a": {"type": "number"}}},
+        "_source_deleted": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+}
+"""More of JSON Schema than the taps' schemas use (they use type, format and properties
+under draft 2020-12), for the fast check's test."""
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=False),
+    st.sampled_from([1.0, -1.0, 0.5, True, False, "A", "a", "1", "Abcde"]),
+    st.text(max_size=8),
+    st.sampled_from(["2026-01-01T00:00:01Z", "not a date", "", "42"]),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.sampled_from(["a", "b"]), st.one_of(st.integers(), st.text()), max_size=2),
+)
+
+
+_BOTH_CHECKS = [
+    (JSONSchemaValidator(body), _KeepInvalid(body))
+    for body in (COMPANY_SCHEMA, PERSON_SCHEMA, RICH_SCHEMA)
+]
+
+
+@settings(max_examples=600)
+@given(
+    st.sampled_from(_BOTH_CHECKS),
+    st.dictionaries(
+        st.sampled_from(["id", "name", "org_number", "updated_at", "deleted_at", "first_name",
+                         "company_id", "_source_deleted", "_source_id", "extra"]),
+        _VALUES,
+    ),
+)  # fmt: skip
+def test_the_fast_schema_check_keeps_exactly_the_records_the_sdk_validator_keeps(
+    checks: tuple[JSONSchemaValidator, _KeepInvalid], record: dict
+) -> None:
+    """The compiled check only saves work: a record is marked invalid, with the SDK
+    validator's message, exactly when the SDK's validator refuses it."""
+    sdk, keep_invalid = checks
+    try:
+        sdk.validate(dict(record))
+        expected = None
+    except InvalidRecord as invalid:
+        expected = f"schema: {invalid.error_message}"
+    checked = dict(record)
+    keep_invalid.validate(checked)
+    assert checked.get(_INVALID) == expected
