@@ -54,11 +54,16 @@ def normalise_key(normaliser: str, value: Any) -> str | None:
     return normalised or None
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """The JSON form of a value, so that a value read back from the crosswalk compares equal.
 
     The SDK hands targets `Decimal` numbers and `datetime` objects; stored bases are JSON.
     """
+    if type(value) in _JSON_SCALARS:  # most values: answered before the isinstance checks
+        return value
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
