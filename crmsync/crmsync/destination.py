@@ -75,6 +75,10 @@ class Destination(Protocol):
       key values at once, so that this batch's `match` calls need no request (see
       `crmsync.priming`); the Synchronizer calls it for each batch, after reading the
       batch's links, with the values of the records not linked yet.
+    - `known_matches(entity, key, value)` answers what `match` would, when it can do so
+      without a request (from primed reads, or an index of its own), else None. The
+      Synchronizer asks it for the values two records of a batch share: when no unlinked
+      record holds the value, those records need not wait for each other.
     - `create_many(entity, items)`: see `BulkCreator`.
     """
 

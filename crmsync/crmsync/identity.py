@@ -6,7 +6,7 @@ and never picks a record that is already linked to another one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -61,13 +61,18 @@ def choose_candidate(
 
 
 def same_match_keys(
-    spec: EntitySpec, items: Sequence[T], record_of: Callable[[T], Incoming]
+    spec: EntitySpec,
+    items: Sequence[T],
+    record_of: Callable[[T], Incoming],
+    untaken: Container[tuple[str, str]] = frozenset(),
 ) -> list[list[T]]:
     """Split a batch into groups that may run in parallel.
 
     Records sharing any normalised match-key value stay in one group, in batch order, so
     two of them can never both take the same candidate: the first links it, the second
-    then sees it linked.
+    then sees it linked. A value in `untaken` (key field, value) is known to be held by no
+    unlinked destination record: sharing it joins no one, since neither record can take
+    a candidate by it (each is created, and a created record is linked).
     """
     owner: dict[tuple[str, str], int] = {}
     parent = list(range(len(items)))
@@ -82,7 +87,7 @@ def same_match_keys(
         record = record_of(item)
         for key in spec.match_keys:
             value = normalise_key(key.normaliser, record.values.get(key.field))
-            if value is not None:
+            if value is not None and (key.field, value) not in untaken:
                 parent[root(index)] = root(owner.setdefault((key.field, value), index))
     groups: dict[int, list[T]] = {}
     for index, item in enumerate(items):

@@ -11,9 +11,11 @@ An answer holds for the whole batch. A record this run updates drops the answers
 key values it wrote (they are read anew). A record this run creates leaves them as they are:
 it is linked before any record sharing one of its key values is matched (the Synchronizer
 puts those in a later round), and crmsync never takes a linked candidate, so a read would
-answer the same (a second "Andersson AB" of the batch is created without a request of its
-own). Keeping the created records out also keeps them out of memory: a SuperOffice entity is
-kilobytes, and a batch creates thousands. Writes by others during the batch are not seen, as
+answer the same. When the answer for a shared value holds no unlinked record, the records
+sharing it do not ask by it at all and go side by side (`Synchronizer._untaken`): a second
+"Andersson AB" of the batch is created without a request or a round of its own. Keeping the
+created records out also keeps them out of memory: a SuperOffice entity is kilobytes, and a
+batch creates thousands. Writes by others during the batch are not seen, as
 they would not be between one record's read and its create either.
 """
 

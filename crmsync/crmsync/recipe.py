@@ -7,9 +7,9 @@ The steps decide through `merge`, `receipts` and `identity`; they act only throu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from crmsync.conflicts import ConflictRecord
 from crmsync.crosswalk import Intent, Link, NewLink
@@ -30,6 +30,11 @@ from crmsync.report import RunReport
 from crmsync.settings import SyncSettings
 
 __all__ = ["STALE_ATTEMPTS", "Outcome", "Recipe", "reason_of"]
+
+Untaken: TypeAlias = Container[tuple[str, str]]
+"""(key field, normalised value) pairs no unlinked destination record held at the batch's
+start (`Synchronizer._untaken`): a record of that batch does not match by them."""
+NOTHING_UNTAKEN: Untaken = frozenset()
 
 STALE_ATTEMPTS = 3
 Result = Literal[
@@ -286,33 +291,49 @@ class Recipe:
 
     # -- unlinked: open intent, match keys, create -------------------------------------
 
-    def apply_unlinked(self, spec: EntitySpec, record: Incoming, *, interrupted: bool) -> Outcome:
+    def apply_unlinked(
+        self,
+        spec: EntitySpec,
+        record: Incoming,
+        *,
+        interrupted: bool,
+        untaken: Untaken = NOTHING_UNTAKEN,
+    ) -> Outcome:
         """Find the partner record (interrupted create, then match keys), else create it.
 
         `interrupted`: an earlier run left an open create intent for this record (the
-        Synchronizer looks them up for a whole batch at once).
+        Synchronizer looks them up for a whole batch at once). `untaken`: see `_match`.
         """
         if not interrupted:
-            partnered = self.link_partner(spec, record)
+            partnered = self.link_partner(spec, record, untaken)
             if partnered is not None:
                 return partnered
-        return self._create(spec, record)
+        return self._create(spec, record, untaken)
 
-    def link_partner(self, spec: EntitySpec, record: Incoming) -> Outcome | None:
+    def link_partner(
+        self, spec: EntitySpec, record: Incoming, untaken: Untaken = NOTHING_UNTAKEN
+    ) -> Outcome | None:
         """Link the one destination record sharing a match key and merge into it (or
         quarantine an ambiguous match); None when there is none and the record is to be created."""
-        found = self._match(spec, record)
+        found = self._match(spec, record, untaken)
         if isinstance(found, Ambiguous):
             return self.reject(spec, record, found.reason, kind="ambiguous")
         if found is not None:
             return self._link_existing(spec, record, found, None)
         return None
 
-    def _match(self, spec: EntitySpec, record: Incoming) -> Ours | Ambiguous | None:
-        """The one unlinked destination record sharing a match key, tried in order."""
+    def _match(
+        self, spec: EntitySpec, record: Incoming, untaken: Untaken = NOTHING_UNTAKEN
+    ) -> Ours | Ambiguous | None:
+        """The one unlinked destination record sharing a match key, tried in order.
+
+        A (key, value) in `untaken` is not asked for: the Synchronizer found no unlinked
+        record holding it before the batch, and lets the records sharing it run side by side,
+        so an answer now could only name another record's create not linked yet.
+        """
         for key in spec.match_keys:
             value = normalise_key(key.normaliser, record.values.get(key.field))
-            if value is None:
+            if value is None or (key.field, value) in untaken:
                 continue
             found = choose_candidate(
                 key,
@@ -345,16 +366,18 @@ class Recipe:
         ours = self.destination.fetch(spec.name, [target.record_id]).get(target.record_id)
         return self.apply_linked(spec, record, link, ours)
 
-    def _create(self, spec: EntitySpec, record: Incoming) -> Outcome:
+    def _create(self, spec: EntitySpec, record: Incoming, untaken: Untaken) -> Outcome:
         intent = self.effects.claim_intent(spec.name, record.key)
         if intent is None:
             return self._claimed_elsewhere(spec, record)
-        return self._create_claimed(spec, record, intent)
+        return self._create_claimed(spec, record, intent, untaken)
 
     def _claimed_elsewhere(self, spec: EntitySpec, record: Incoming) -> Outcome:
         return self.defer(spec, record, f"a concurrent run is creating this {spec.name}")
 
-    def _create_claimed(self, spec: EntitySpec, record: Incoming, intent: Intent) -> Outcome:
+    def _create_claimed(
+        self, spec: EntitySpec, record: Incoming, intent: Intent, untaken: Untaken = NOTHING_UNTAKEN
+    ) -> Outcome:
         if self.effects.find(spec.name, record.system, record.id) is not None:
             self.effects.release_intent(intent.correlation_key)  # a racing run just linked it
             return self._raced(spec, record)
@@ -363,7 +386,7 @@ class Recipe:
             # keys) can be killed between the two: then only the match keys find the record.
             earlier = self.destination.find_by_correlation(spec.name, intent.correlation_key)
             if earlier is None:
-                matched = self._match(spec, record)
+                matched = self._match(spec, record, untaken)
                 if isinstance(matched, Ambiguous):
                     self.effects.release_intent(intent.correlation_key)
                     return self.reject(spec, record, matched.reason, kind="ambiguous")
@@ -387,7 +410,9 @@ class Recipe:
         )
         return self._created(spec, record, created, linked=link is not None)
 
-    def create_many(self, spec: EntitySpec, records: Sequence[Incoming]) -> list[Outcome]:
+    def create_many(
+        self, spec: EntitySpec, records: Sequence[Incoming], untaken: Untaken = NOTHING_UNTAKEN
+    ) -> list[Outcome]:
         """Create records that matched nothing with the destination's bulk create.
 
         The same steps as one create, a chunk at a time: every intent is committed (one
@@ -404,7 +429,7 @@ class Recipe:
             if intent is None:
                 outcomes.append(self._claimed_elsewhere(spec, record))
             elif intent.resumed or record.key in raced:
-                outcomes.append(self._one_of_many(spec, record, intent))
+                outcomes.append(self._one_of_many(spec, record, intent, untaken))
             else:
                 fresh.append((record, intent))
         values = [spec.merged_fields(record.values) for record, _intent in fresh]
@@ -419,7 +444,9 @@ class Recipe:
         except Exception:
             # Some items may exist now: each looks for its record by key before creating.
             return outcomes + [
-                self._one_of_many(spec, record, Intent(intent.correlation_key, resumed=True))
+                self._one_of_many(
+                    spec, record, Intent(intent.correlation_key, resumed=True), untaken
+                )
                 for record, intent in fresh
             ]
         created: list[tuple[Incoming, Ours]] = []
@@ -438,10 +465,12 @@ class Recipe:
         )
         return outcomes
 
-    def _one_of_many(self, spec: EntitySpec, record: Incoming, intent: Intent) -> Outcome:
+    def _one_of_many(
+        self, spec: EntitySpec, record: Incoming, intent: Intent, untaken: Untaken
+    ) -> Outcome:
         """One record of a bulk create taking the one-by-one way, its failure quarantined."""
         try:
-            return self._create_claimed(spec, record, intent)
+            return self._create_claimed(spec, record, intent, untaken)
         except SystemicError:
             raise
         except Exception as error:

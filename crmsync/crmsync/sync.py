@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -24,11 +25,11 @@ from crmsync.destination import (
     SystemicError,
 )
 from crmsync.effects import Effects, KnownLinks, PlannedEffects, ids_by_system
-from crmsync.identity import same_match_keys
+from crmsync.identity import choose_candidate, same_match_keys
 from crmsync.normalise import normalise_key
 from crmsync.plan import Plan
 from crmsync.quarantine import QuarantineItem
-from crmsync.recipe import Outcome, Recipe, as_payload, from_payload, reason_of
+from crmsync.recipe import Outcome, Recipe, Untaken, as_payload, from_payload, reason_of
 from crmsync.records import EntitySpec, Incoming
 from crmsync.report import RunReport
 from crmsync.settings import SyncSettings
@@ -105,8 +106,9 @@ class Synchronizer:
                 continue
             work.append((record, link, ours.get(outcome.destination_id or "")))
         interrupted = self._interrupted(spec, [record for record, link, _ in work if link is None])
-        for members in _rounds(same_match_keys(spec, work, lambda item: item[0])):
-            outcomes.extend(self._apply_together(spec, members, interrupted))
+        untaken = self._untaken(spec, [record for record, _link, _ours in work], links)
+        for members in _rounds(same_match_keys(spec, work, lambda item: item[0], untaken)):
+            outcomes.extend(self._apply_together(spec, members, interrupted, untaken))
         return outcomes
 
     def scanned(self, entity: str, system: str, present: Set[str]) -> list[Outcome]:
@@ -126,19 +128,21 @@ class Synchronizer:
         spec: EntitySpec,
         items: list[tuple[Incoming, Link | None, Ours | None]],
         interrupted: set[tuple[str, str]],
+        untaken: Untaken,
     ) -> list[Outcome]:
-        """Records that share no match-key value, at once: the unlinked ones in bulk
-        (`_link_or_create`) where the destination can, the others each on a worker thread."""
+        """Records that share no match-key value (but `untaken` ones), at once: the unlinked
+        ones in bulk (`_link_or_create`) where the destination can, the others each on a
+        worker thread."""
         futures = []
         fresh: list[Incoming] = []
         for record, link, ours in items:
             if self._bulk and link is None and record.key not in interrupted:
                 fresh.append(record)
             else:
-                alone = (spec, record, link, ours, interrupted)
+                alone = (spec, record, link, ours, interrupted, untaken)
                 futures.append(self._pool.submit(self._apply_alone, *alone))
         futures.extend(
-            self._pool.submit(self._link_or_create, spec, chunk)
+            self._pool.submit(self._link_or_create, spec, chunk, untaken)
             for chunk in _chunks(fresh, self.settings.max_concurrency)
         )
         outcomes: list[Outcome] = []
@@ -197,6 +201,46 @@ class Synchronizer:
             except Exception as error:
                 log.warning("%s by %s: read one by one (%s)", spec.name, key_field, error)
 
+    def _untaken(
+        self, spec: EntitySpec, records: Sequence[Incoming], links: KnownLinks
+    ) -> set[tuple[str, str]]:
+        """The (key field, value) pairs two or more records of the batch share that no
+        unlinked destination record holds, as far as the destination can tell without a
+        request (`known_matches`): records sharing only these need not wait for each other.
+
+        Nothing this batch does can give an unlinked record such a value: what it creates
+        or updates is linked. Writes by others are not seen, as they would not be between
+        one record's read and its create either (crmsync.priming)."""
+        known = getattr(self.destination, "known_matches", None)
+        if known is None or not spec.match_keys:
+            return set()
+        counts = Counter(
+            (key.field, value)
+            for record in records
+            for key in spec.match_keys
+            if (value := normalise_key(key.normaliser, record.values.get(key.field))) is not None
+        )
+        answers: dict[tuple[str, str], list[Ours]] = {}
+        for field_value, count in counts.items():
+            if count > 1:
+                candidates = known(spec.name, *field_value)
+                if candidates is not None:
+                    answers[field_value] = candidates
+        ours = self.destination.system
+        links.read(spec.name, [(ours, one.id) for found in answers.values() for one in found])
+        keys = {key.field: key for key in spec.match_keys}
+        return {
+            (field, value)
+            for (field, value), candidates in answers.items()
+            if choose_candidate(
+                keys[field],
+                value,
+                candidates,
+                lambda candidate: links.find(spec.name, ours, candidate) is not None,
+            )
+            is None
+        }
+
     def _triage(
         self, spec: EntitySpec, record: Incoming, links: KnownLinks
     ) -> tuple[Outcome, Incoming, Link | None]:
@@ -243,17 +287,20 @@ class Synchronizer:
         link: Link | None,
         ours: Ours | None,
         interrupted: set[tuple[str, str]],
+        untaken: Untaken,
     ) -> list[Outcome]:
-        return [self._apply(spec, record, link, ours, record.key in interrupted)]
+        return [self._apply(spec, record, link, ours, record.key in interrupted, untaken)]
 
-    def _link_or_create(self, spec: EntitySpec, records: list[Incoming]) -> list[Outcome]:
+    def _link_or_create(
+        self, spec: EntitySpec, records: list[Incoming], untaken: Untaken
+    ) -> list[Outcome]:
         """Unlinked records that share no match key with any other of the batch: each is
         linked to its match, and the rest are created with one bulk create."""
         outcomes: list[Outcome] = []
         unmatched: list[Incoming] = []
         for record in records:
             try:
-                partnered = self.recipe.link_partner(spec, record)
+                partnered = self.recipe.link_partner(spec, record, untaken)
             except SystemicError:
                 raise
             except Exception as error:
@@ -265,7 +312,7 @@ class Synchronizer:
         if not unmatched:
             return outcomes
         try:
-            return outcomes + self.recipe.create_many(spec, unmatched)
+            return outcomes + self.recipe.create_many(spec, unmatched, untaken)
         except SystemicError:
             raise
         except Exception as error:  # e.g. the crosswalk failed: open intents resume next run
@@ -280,11 +327,14 @@ class Synchronizer:
         link: Link | None,
         ours: Ours | None,
         interrupted: bool,
+        untaken: Untaken,
     ) -> Outcome:
         try:
             if link is not None:
                 return self.recipe.apply_linked(spec, record, link, ours)
-            return self.recipe.apply_unlinked(spec, record, interrupted=interrupted)
+            return self.recipe.apply_unlinked(
+                spec, record, interrupted=interrupted, untaken=untaken
+            )
         except SystemicError:
             raise
         except Exception as error:

@@ -215,6 +215,16 @@ class BulkMemoryCrm(MemoryCrm):
         return created
 
 
+class KnowingMemoryCrm(BulkMemoryCrm):
+    """A bulk-creating CRM that answers `known_matches` (as a primed destination does):
+    what `match` would answer, without a call of its own."""
+
+    def known_matches(self, entity: str, key: str, value: str) -> list[Ours] | None:
+        answer = self.match(entity, key, value)
+        self.calls["match"] -= 1
+        return answer
+
+
 class PrimingMemoryCrm(MemoryCrm):
     """A CRM that reads a batch's match candidates at once (`prime`), noting each read; with
     `refuse`, it refuses every such read, as an API refuses a filter it cannot take."""
@@ -234,6 +244,12 @@ class PrimingMemoryCrm(MemoryCrm):
 def priming_crm(clock: Iterator[int]) -> Callable[..., PrimingMemoryCrm]:
     """A factory of priming CRMs named like `right` (SuperOffice), sharing the clock."""
     return lambda **options: PrimingMemoryCrm("superoffice", "s", clock, **options)
+
+
+@pytest.fixture
+def knowing_crm(clock: Iterator[int]) -> KnowingMemoryCrm:
+    """A Customcrm-like side (bulk creates) whose match answers are known without a request."""
+    return KnowingMemoryCrm("customcrm", "c", clock)
 
 
 @pytest.fixture

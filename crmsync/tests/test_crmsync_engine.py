@@ -624,6 +624,66 @@ def test_a_load_of_many_companies_sharing_names_is_still_created_in_bulk(world):
     assert world.writes() == 0
 
 
+def test_records_sharing_only_names_no_unlinked_record_holds_are_created_side_by_side(
+    world, knowing_crm
+):
+    """When the destination knows no unlinked record holds a shared name, no record can
+    take a candidate by it: the rounds are not needed, and the batch goes in even chunks."""
+    names = [f"Company {n % 10}" for n in range(40)]
+    for name in names:
+        world.right.add("company", name=name)
+
+    report = world.leg(world.right, knowing_crm, max_concurrency=4)
+
+    assert report.get("company", "created") == 40
+    assert knowing_crm.bulk_sizes == [10, 10, 10, 10]  # one round, a chunk per worker
+    assert knowing_crm.calls["match"] == 0  # nor does a record ask: it could only find
+    # another record's create, not linked yet
+    assert sorted(c["name"] for c in knowing_crm.live("company").values()) == sorted(names)
+    assert world.crosswalk.count_links("company") == 40
+    world.reset_calls()
+    knowing_crm.calls.clear()
+    world.leg(world.right, knowing_crm)
+    assert sum(knowing_crm.calls[name] for name in ("create", "update", "delete")) == 0
+
+
+def test_a_shared_name_an_unlinked_record_holds_still_goes_one_record_at_a_time(world, knowing_crm):
+    existing = knowing_crm.add("company", name="Acme AS")
+    batch = [
+        Incoming("superoffice", f"s{i}", "2026-01-01T00:00:01Z", {"name": "ACME  as"})
+        for i in range(4)
+    ]
+    sync = Synchronizer(
+        world.crosswalk,
+        knowing_crm,
+        settings=SyncSettings(max_concurrency=4),
+        specs=SPECS_FROM(world),
+        leg="superoffice->customcrm",
+    )
+
+    outcomes = sync.receive("company", batch)
+    sync.finish()
+
+    assert outcomes[0].destination_id == existing  # the first in the batch takes it
+    assert [outcome.result for outcome in outcomes] == ["updated"] + ["created"] * 3
+    assert knowing_crm.bulk_sizes == [1, 1, 1]  # the others one round each, as before
+
+
+def test_a_shared_name_only_linked_records_hold_does_not_hold_the_batch_back(world, knowing_crm):
+    world.right.add("company", name="Acme AS")
+    world.leg(world.right, knowing_crm)  # linked: never a candidate again
+    world.right.add("company", name="Acme AS", org_number="912345678")
+    world.right.add("company", name="ACME AS", org_number="923456789")
+    knowing_crm.bulk_sizes.clear()
+
+    report = world.leg(world.right, knowing_crm, max_concurrency=1)
+
+    assert report.get("company", "created") == 2
+    assert knowing_crm.bulk_sizes == [2]
+    assert len(knowing_crm.live("company")) == 3
+    assert world.crosswalk.count_links("company") == 3
+
+
 def test_deferred_records_are_retried_at_the_end_of_the_run_as_one_batch(world):
     company = world.right.add("company", name="Acme AS")
     for n in range(6):

@@ -88,6 +88,23 @@ class CustomcrmDestination:
         raise ValueError(f"Customcrm cannot match {entity} by {key!r}")
 
     @as_crmsync_errors
+    def known_matches(self, entity: str, key: str, value: str) -> list[Ours] | None:
+        """What `match` would answer for `value` without a request of its own, else None: a
+        primed answer, or the name index when every company it names was written by this run
+        (the index is read the first time a name is asked for, as `match` reads it)."""
+        if (entity, key) in MATCH_FILTERS:
+            return self.primed.answer(entity, key, value)
+        if (entity, key) != ("company", "name"):
+            return None
+        with self._lock:
+            if self._names is None:
+                self._names = self._scan_names()
+            ids = self._names.get(normalise_key("name", value) or "", [])
+            if any(one not in self._written for one in ids):
+                return None
+            return [self._written[one] for one in ids if not self._written[one].deleted]
+
+    @as_crmsync_errors
     def find_by_correlation(self, entity: str, correlation_key: str) -> Ours | None:
         """The record an interrupted create left behind, found by `external_ids.crmsync`."""
         params = {"external_id": f"{CORRELATION_SYSTEM}:{correlation_key}"}

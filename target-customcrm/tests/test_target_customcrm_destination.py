@@ -155,6 +155,24 @@ def test_a_name_match_among_companies_this_run_wrote_needs_no_read(
     assert crm.requests()["by_route"] == {"GET /api/v1/customers": 1}
 
 
+def test_known_matches_answers_without_a_request_or_says_it_cannot(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    destination.prime("person", "email", ["kari@example.no"])
+    name = "Nordkapp Fisk AS"
+    (created,) = destination.create_many("company", [({"name": name}, "ck-first")])
+    existing = crm.records("customers")[1]
+    crm.clear_requests()
+
+    assert destination.known_matches("person", "email", "kari@example.no") == []  # primed
+    assert destination.known_matches("person", "email", "ola@example.no") is None  # not primed
+    assert destination.known_matches("company", "name", "nordkapp fisk as") == [created]
+    assert destination.known_matches("company", "name", "no such company") == []
+    # a company this run did not write would take a read: not known
+    assert destination.known_matches("company", "name", existing["name"]) is None
+    assert crm.requests()["by_route"] == {"GET /api/v1/customers": 1}  # the one name scan
+
+
 def test_create_carries_the_correlation_key_and_repeats_safely(
     crm: RunningSandbox, destination: CustomcrmDestination
 ) -> None:

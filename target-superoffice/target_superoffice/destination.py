@@ -145,6 +145,10 @@ class SuperOfficeDestination:
             normaliser = self.primed.normalisers.get((entity, key))
             return find_candidates(self.client, resource, key, [value], 1, normaliser)
 
+    def known_matches(self, entity: str, key: str, value: str) -> list[Ours] | None:
+        """What `match` would answer for `value` without a request: the primed answer."""
+        return self.primed.answer(entity, key, value) if entity in RESOURCES else None
+
     def prime(self, entity: str, key: str, values: Sequence[str]) -> None:
         """Read a whole batch's match candidates (one archive query per 40 values,
         `concurrency` at once), so this batch's `match` calls cost no request (crmsync.priming

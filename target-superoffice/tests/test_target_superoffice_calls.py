@@ -104,8 +104,8 @@ def test_companies_of_one_name_in_a_batch_are_matched_against_each_other_without
 
     calls = _calls(empty_tenant, leg, "company", namesakes)
 
-    # the second and third see the first ones (linked, so not theirs) in the primed answer,
-    # as a name query would find them: each is created, none costs a query of its own
+    # the primed answer holds no unlinked "Andersson AB": no record can take one, so the
+    # three are created side by side, and none costs a query of its own
     assert (calls["GET Contact"], calls["POST Contact"]) == (2, 3)
     assert len({leg.link("company", f"cus_{n}") for n in range(3)}) == 3
 
@@ -401,6 +401,8 @@ def test_a_batch_s_match_candidates_are_read_max_concurrency_queries_at_once(
     answered = destination.match("company", "name", names[7])
 
     assert answered == []  # from what was primed: no request of its own
+    assert destination.known_matches("company", "name", names[7]) == []
+    assert destination.known_matches("company", "orgnr", "912345678") is None  # not primed
     assert _api_calls(empty_tenant) == {"GET Contact": 5}  # 40 names a query
     assert empty_tenant.requests()["peak_in_flight"] == 3  # at once, never more than allowed
 
