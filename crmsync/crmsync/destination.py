@@ -45,6 +45,7 @@ class DestinationError(Exception):
     DestinationError
     ├── RecordRejectedError   the API refused this one record (4xx): quarantine it, go on
     ├── StaleVersionError     the record changed under us (412/409): re-read, merge again
+    ├── AnswerLostError       a create was sent and its answer lost: defer it, look it up
     └── SystemicError         auth failed, or the API is unreachable after retries: stop the run
     """
 
@@ -60,6 +61,13 @@ class RecordRejectedError(DestinationError):
 
 class StaleVersionError(DestinationError):
     """The record changed since it was read (optimistic concurrency failed)."""
+
+
+class AnswerLostError(DestinationError):
+    """A create reached the API, or may have, and its answer never came, so it was not sent
+    again (the API cannot tell a repeat from a second record). crmsync keeps the create's
+    intent and defers the record: its retry looks the record up by the correlation key (then
+    by its match keys, read anew) before it creates."""
 
 
 class SystemicError(DestinationError):
@@ -120,9 +128,10 @@ class BulkCreator(Protocol):
 
     def create_many(
         self, entity: str, items: Sequence[tuple[Mapping[str, Any], str]]
-    ) -> list[Ours | RecordRejectedError]:
+    ) -> Sequence[Ours | RecordRejectedError | AnswerLostError]:
         """Create every `(values, correlation_key)` item; per item, in order, the record as
-        stored or the `RecordRejectedError` that item got.
+        stored, the `RecordRejectedError` that item got, or the `AnswerLostError` of an item
+        whose create may have happened.
 
         Each item is idempotent by its correlation key, as in `create`, so the whole call
         may be retried. crmsync commits the items' intents before the call and their links

@@ -12,7 +12,13 @@ from typing import Any
 
 from crmsync.conflicts import ConflictRecord
 from crmsync.crosswalk import Crosswalk, Intent, Link, Member, NewLink
-from crmsync.destination import BulkCreator, Destination, Ours, RecordRejectedError
+from crmsync.destination import (
+    AnswerLostError,
+    BulkCreator,
+    Destination,
+    Ours,
+    RecordRejectedError,
+)
 from crmsync.merge import FieldConflict
 from crmsync.plan import Plan
 
@@ -65,7 +71,7 @@ class Effects:
 
     def create_many(
         self, entity: str, items: Sequence[tuple[Mapping[str, Any], str]]
-    ) -> list[Ours | RecordRejectedError]:
+    ) -> Sequence[Ours | RecordRejectedError | AnswerLostError]:
         """Create many records in the destination's bulk create (see `Destination`)."""
         if not isinstance(self.destination, BulkCreator):
             raise TypeError(f"{self.destination.system} has no bulk create")
@@ -209,7 +215,7 @@ class PlannedEffects(Effects):
 
     def create_many(
         self, entity: str, items: Sequence[tuple[Mapping[str, Any], str]]
-    ) -> list[Ours | RecordRejectedError]:
+    ) -> Sequence[Ours | RecordRejectedError | AnswerLostError]:
         """Plan each create."""
         return [self.create(entity, values, key) for values, key in items]
 

@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeAlias
 from crmsync.conflicts import ConflictRecord
 from crmsync.crosswalk import Intent, Link, NewLink
 from crmsync.destination import (
+    AnswerLostError,
     Destination,
     Ours,
     RecordRejectedError,
@@ -399,6 +400,8 @@ class Recipe:
         except RecordRejectedError:
             self.effects.release_intent(intent.correlation_key)
             raise
+        except AnswerLostError as error:
+            return self._answer_lost(spec, record, error)
         new = self._new_link(record, created, values, intent)
         link = self.effects.link(
             spec.name,
@@ -456,6 +459,9 @@ class Recipe:
                 self.effects.release_intent(intent.correlation_key)
                 outcomes.append(self.reject(spec, record, result.reason))
                 continue
+            if isinstance(result, AnswerLostError):
+                outcomes.append(self._answer_lost(spec, record, result))
+                continue
             created.append((record, result))
             new_links.append(self._new_link(record, result, value, intent))
         linked = self.effects.link_many(spec.name, new_links)
@@ -464,6 +470,11 @@ class Recipe:
             for (record, ours), done in zip(created, linked, strict=True)
         )
         return outcomes
+
+    def _answer_lost(self, spec: EntitySpec, record: Incoming, error: AnswerLostError) -> Outcome:
+        """A create that may have happened: its intent stays open, so the retry (at the end of
+        the run, or the next run) looks for the record by its key before creating it."""
+        return self.defer(spec, record, f"{error}; looked up by its key before any new create")
 
     def _one_of_many(
         self, spec: EntitySpec, record: Incoming, intent: Intent, untaken: Untaken

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from crmsync.destination import Ours, RecordRejectedError, StaleVersionError
+from crmsync.destination import AnswerLostError, Ours, RecordRejectedError, StaleVersionError
 from crmsync.normalise import normalise_key
 from crmsync.report import RunReport
 
@@ -51,6 +51,7 @@ class MemoryCrm:
         self.stale_updates = 0
         self.drop_after_create = False
         self.keyless_creates = False  # the key write of a two-call create never happened
+        self.lost_answers = 0  # creates carried out whose answer is lost (AnswerLostError)
         self._ids = itertools.count(1)
         self._clock = clock
         self._lock = threading.Lock()
@@ -168,6 +169,9 @@ class MemoryCrm:
             )
         if self.drop_after_create:
             raise ConnectionError("connection dropped after the server created the record")
+        if self.lost_answers > 0:
+            self.lost_answers -= 1
+            raise AnswerLostError("ReadTimeout on POST after it was sent")
         return self._ours(record_id, self.records[entity][record_id])
 
     def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:
@@ -203,14 +207,14 @@ class BulkMemoryCrm(MemoryCrm):
 
     def create_many(
         self, entity: str, items: Sequence[tuple[Mapping[str, Any], str]]
-    ) -> list[Ours | RecordRejectedError]:
+    ) -> list[Ours | RecordRejectedError | AnswerLostError]:
         self.calls["create_many"] += 1
         self.bulk_sizes.append(len(items))
-        created: list[Ours | RecordRejectedError] = []
+        created: list[Ours | RecordRejectedError | AnswerLostError] = []
         for values, correlation_key in items:
             try:
                 created.append(self.create(entity, values, correlation_key))
-            except RecordRejectedError as error:
+            except (RecordRejectedError, AnswerLostError) as error:
                 created.append(error)
         return created
 

@@ -593,6 +593,28 @@ def test_a_bulk_create_that_failed_midway_is_not_repeated_on_the_next_run(world)
     assert world.mirrored("company")
 
 
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk create", "one by one"])
+def test_a_create_whose_answer_was_lost_is_looked_up_by_its_key_not_made_again(world, bulk):
+    """The destination carried the create out but could not send it again (AnswerLostError):
+    the record is deferred with its intent kept, and the retry at the end of the same run
+    finds the record by its correlation key."""
+    destination = world.left if bulk else world.right
+    source = world.right if bulk else world.left
+    for i in range(3):
+        source.add("company", name=f"Company {i}")
+    destination.lost_answers = 1
+
+    report = world.leg(source, destination)
+
+    assert report.get("company", "created") == 2
+    assert report.get("company", "deferred") == 0  # the retry in finish() found it
+    assert destination.calls["create"] == 3  # never sent twice
+    assert destination.calls["find_by_correlation"] == 1
+    assert len(destination.live("company")) == 3
+    assert world.crosswalk.count_links("company") == 3
+    assert world.crosswalk.quarantine.items() == []
+
+
 def test_records_sharing_a_match_key_are_not_bulk_created_side_by_side(world):
     world.right.add("company", name="Acme AS", org_number="912345678")
     world.right.add("company", name="Acme Holding", org_number="912 345 678")

@@ -5,6 +5,7 @@ vocabulary both plugins speak."""
 from superoffice_client import rows
 from superoffice_client.config import connect, connection_schema
 from superoffice_client.errors import (
+    AnswerLostError,
     ApiError,
     AuthenticationError,
     NotFoundError,
@@ -16,6 +17,7 @@ from superoffice_client.errors import (
 from superoffice_client.http import SuperOfficeClient
 
 __all__ = [
+    "AnswerLostError",
     "ApiError",
     "AuthenticationError",
     "NotFoundError",

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 import requests
 
 __all__ = [
+    "AnswerLostError",
     "ApiError",
     "AuthenticationError",
     "NotFoundError",
@@ -109,6 +110,12 @@ class AuthenticationError(ApiError):
 
 class UnavailableError(SuperOfficeError):
     """No usable answer after every retry; the whole run should stop."""
+
+
+class AnswerLostError(SuperOfficeError):
+    """A request that is not safe to send twice (a create) reached the server, or may have,
+    and its answer never came (read timeout, dropped connection): it may have been carried
+    out. It is not sent again; the caller finds out whether it happened."""
 
 
 def _error_body(response: requests.Response) -> tuple[str, str]:

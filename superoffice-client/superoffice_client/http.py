@@ -5,6 +5,13 @@ verdicts of errors.py acted on in one loop: 429/5xx and dropped connections are 
 RetryPolicy's delays, a 401 renews the credential once, a 421 re-discovers the tenant once.
 Whatever is left is raised as the matching `ApiError` / `UnavailableError`. `Transport` does
 the sending and the retrying; the login host's calls (tickets, tenant status) share it.
+
+A request that must not be carried out twice (a POST that creates: SuperOffice has no
+idempotency key) is sent again only when it cannot have reached the server (no connection was
+made) or the server answered with an error the policy retries (429, 5xx: a failed call, taken
+to have stored nothing). When its answer is lost after it was sent (read timeout, dropped
+connection) it raises `AnswerLostError` instead: sending it again could create a second
+record, and only the caller can look for the first.
 """
 
 from __future__ import annotations
@@ -17,10 +24,17 @@ from typing import Any
 from urllib.parse import urlparse
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from superoffice_client.auth import SuperOfficeAuth
-from superoffice_client.errors import UnavailableError, Verdict, api_error, classify
+from superoffice_client.errors import (
+    AnswerLostError,
+    UnavailableError,
+    Verdict,
+    api_error,
+    classify,
+)
 from superoffice_client.query import ArchiveQuery
 from superoffice_client.retry import RateLimiter, RetryPolicy
 from superoffice_client.tenant import TenantLocator
@@ -101,10 +115,18 @@ class Transport:
             self._environments[origin] = environment
         return environment
 
-    def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """The first answer that is not 429/5xx; raises UnavailableError when retries run out."""
+    def send(
+        self, method: str, url: str, *, replayable: bool | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """The first answer that is not 429/5xx; raises UnavailableError when retries run out.
+
+        `replayable`: the request may be carried out twice (default: any method but POST).
+        One that is not raises AnswerLostError when its answer is lost after it was sent.
+        """
         kwargs.pop("timeout", None)  # one timeout for every call: the transport's
         where = f"{method} {urlparse(url).path}"
+        if replayable is None:
+            replayable = method != "POST"
         attempt = 0
         while True:
             try:
@@ -112,6 +134,11 @@ class Transport:
             except requests.exceptions.SSLError:
                 raise  # a certificate the client refuses does not get better by retrying
             except _TRANSIENT as exc:
+                if not replayable and not _never_sent(exc):
+                    raise AnswerLostError(
+                        f"{type(exc).__name__} on {where} after it was sent: it may have "
+                        "been carried out, so it is not sent again"
+                    ) from exc
                 attempt += 1
                 self._wait(attempt, None, f"{type(exc).__name__} on {where}")
                 continue
@@ -124,7 +151,17 @@ class Transport:
         return self.send("GET", url, **kwargs)
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
-        return self.send("POST", url, **kwargs)
+        """A login host's POST (a ticket, a token): asking again is harmless."""
+        return self.send("POST", url, replayable=True, **kwargs)
+
+
+def _never_sent(error: Exception) -> bool:
+    """True when the request cannot have reached the server: no connection was made."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    cause = error.args[0] if error.args else None
+    reason = getattr(cause, "reason", cause)  # requests wraps urllib3's MaxRetryError
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 class SuperOfficeClient:
@@ -147,7 +184,8 @@ class SuperOfficeClient:
         return self.tenant.base_url() + path.lstrip("/")
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send one request; returns a 2xx/3xx response, raises an ApiError or UnavailableError.
+        """Send one request; returns a 2xx/3xx response, raises an ApiError, UnavailableError
+        or AnswerLostError (`Transport.send`: `replayable`).
 
         A 401 renews the credential once; a 421 looks the tenant up again once."""
         renewed, rediscovered = False, False
@@ -170,10 +208,22 @@ class SuperOfficeClient:
         return self.request("GET", path, **kwargs).json()
 
     def agent(
-        self, operation: str, body: Any = None, *, params: Mapping[str, Any] | None = None
+        self,
+        operation: str,
+        body: Any = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        replayable: bool = True,
     ) -> Any:
-        """POST an RPC agent call (`Agents/Quote/<operation>`); None for an empty (204) answer."""
-        response = self.request("POST", f"Agents/{operation}", json=body, params=params)
+        """POST an RPC agent call (`Agents/Quote/<operation>`); None for an empty (204) answer.
+
+        Agent calls read, build unsaved entities, or save a whole entity by its id, and may be
+        sent again; a call that creates one (`CreateAndSaveQuote`, a save of an entity whose
+        id is 0) passes `replayable=False`.
+        """
+        response = self.request(
+            "POST", f"Agents/{operation}", json=body, params=params, replayable=replayable
+        )
         if response.status_code == 204 or not response.content:
             return None
         return response.json()

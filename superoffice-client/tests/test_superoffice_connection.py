@@ -17,6 +17,7 @@ from jwt.algorithms import RSAAlgorithm
 from sandbox.superoffice.auth import SIGNING_KEY_ID
 from sandbox.testing import RunningSandbox
 from superoffice_client import (
+    AnswerLostError,
     AuthenticationError,
     NotFoundError,
     UnavailableError,
@@ -250,6 +251,49 @@ def test_retries_run_out_as_unavailable(
         client.get_json("Person/1")
     assert client.retries == 3
     assert superoffice.faults()["injected"]["429"] == 4
+
+
+def test_a_create_whose_answer_is_lost_is_raised_not_sent_again(
+    superoffice: RunningSandbox, config_for: Config
+) -> None:
+    client = connect({**config_for(superoffice, "basic"), "max_retries": 3})
+    before = len(superoffice.records("persons"))
+    superoffice.set_faults(rate_drop_after_write=1.0)
+
+    with pytest.raises(AnswerLostError, match=r"ConnectionError on POST .*/Person after it was"):
+        client.request("POST", "Person", json={"Firstname": "Kari", "Lastname": "Nordmann"})
+
+    assert len(superoffice.records("persons")) == before + 1  # it happened, once
+    assert client.retries == 0
+
+
+def test_a_lost_answer_is_retried_where_sending_twice_is_harmless(
+    superoffice: RunningSandbox, config_for: Config
+) -> None:
+    client = connect({**config_for(superoffice, "basic"), "max_retries": 3})
+    person = client.get_json("Person/1")
+    superoffice.set_faults(rate_drop=1.0)  # the connection drops before an answer
+    with pytest.raises(UnavailableError, match=r"after 3 retries: ConnectionError on GET"):
+        client.get_json("Person/1")
+    assert client.retries == 3
+    superoffice.set_faults(rate_drop=0.0, rate_drop_after_write=1.0)
+    with pytest.raises(AnswerLostError):  # a create, as its caller says: not sent again
+        client.agent("Quote/SaveQuoteLine", {"QuoteLineId": 0}, replayable=False)
+    assert client.retries == 3
+    with pytest.raises(UnavailableError, match=r"after 3 retries: ConnectionError on PUT"):
+        client.request("PUT", "Person/1", json=person)  # a whole save, by id: sent again
+    assert client.retries == 6
+
+
+def test_a_create_that_never_reached_the_server_is_sent_again(
+    superoffice: RunningSandbox, config_for: Config
+) -> None:
+    nowhere = "http://127.0.0.1:9/Cust12345"  # nothing listens on the discard port
+    client = connect({**config_for(superoffice, "basic"), "api_url": nowhere, "max_retries": 2})
+
+    with pytest.raises(UnavailableError, match=r"after 2 retries: ConnectionError on POST"):
+        client.request("POST", "Person", json={"Firstname": "Kari"})
+    assert client.retries == 2  # no connection was made: safe to try again
 
 
 def test_not_found_carries_superoffice_error_body(

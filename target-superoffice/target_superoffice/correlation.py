@@ -47,7 +47,8 @@ class ForeignKeys:
     def save(self, table: str, record_id: int, value: str) -> None:
         body = {"Key": KEY_NAME, "Value": value, "RecordId": record_id, "TableName": table}
         path = f"ForeignApp/{self.app}/{self.device}/{self.identifier}/Key"
-        self.client.request("POST", path, json=body)
+        # saved twice, the key still names one record: safe to send again
+        self.client.request("POST", path, json=body, replayable=True)
 
     def find(self, table: str, value: str) -> int | None:
         path = f"ForeignApp/{self.app}/{self.device}/Key/{KEY_NAME}/{table}"

@@ -19,9 +19,18 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from crmsync.destination import Ours, RecordRejectedError, StaleVersionError, SystemicError
+from crmsync.destination import (
+    AnswerLostError,
+    Ours,
+    RecordRejectedError,
+    StaleVersionError,
+    SystemicError,
+)
 from crmsync.normalise import normalise_key
 from crmsync.priming import PrimedMatches
+from superoffice_client import (
+    AnswerLostError as LostAnswerError,
+)
 from superoffice_client import (
     ApiError,
     AuthenticationError,
@@ -67,6 +76,8 @@ def translated_errors() -> Iterator[None]:
         raise StaleVersionError(str(error)) from error
     except (AuthenticationError, UnavailableError) as error:
         raise SystemicError(str(error)) from error
+    except LostAnswerError as error:
+        raise AnswerLostError(str(error)) from error
     except ApiError as error:
         raise RecordRejectedError(
             f"{error.error_type}: {error.message}", status=error.status
@@ -209,7 +220,7 @@ class SuperOfficeDestination:
 
     def create_many(
         self, entity: str, items: Sequence[tuple[Mapping[str, Any], str]]
-    ) -> list[Ours | RecordRejectedError]:
+    ) -> list[Ours | RecordRejectedError | AnswerLostError]:
         """The creates one after another, as `create` makes them (SuperOffice has no batch
         create of entities; its Mass Operations API writes raw table rows as a system user,
         outside the rules of Person and Contact), so that crmsync claims and links a chunk of
@@ -217,7 +228,7 @@ class SuperOfficeDestination:
         instead of one each."""
         if entity != "product":
             return [self._create_or_refusal(entity, values, key) for values, key in items]
-        answers: list[Ours | RecordRejectedError | None] = [None] * len(items)
+        answers: list[Ours | RecordRejectedError | AnswerLostError | None] = [None] * len(items)
         posted: list[tuple[int, dict[str, Any], str]] = []
         blank = self.blanks.get(PRODUCTS.path)
         for index, (values, correlation_key) in enumerate(items):
@@ -226,7 +237,7 @@ class SuperOfficeDestination:
                     product = PRODUCTS.post(self.client, blank, values)
                     row = rows.product_row(product, None)
                     self._key_product(row, int(product["ProductId"]), correlation_key)
-            except RecordRejectedError as error:
+            except (RecordRejectedError, AnswerLostError) as error:
                 answers[index] = error
                 continue
             posted.append((index, product, correlation_key))
@@ -238,10 +249,10 @@ class SuperOfficeDestination:
 
     def _create_or_refusal(
         self, entity: str, values: Mapping[str, Any], correlation_key: str
-    ) -> Ours | RecordRejectedError:
+    ) -> Ours | RecordRejectedError | AnswerLostError:
         try:
             return self.create(entity, values, correlation_key)
-        except RecordRejectedError as error:
+        except (RecordRejectedError, AnswerLostError) as error:
             return error
 
     def create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:

@@ -57,6 +57,10 @@ class QuoteChain:
     def _agent(self, operation: str, body: Any = None, **params: Any) -> Any:
         return self.client.agent(f"Quote/{operation}", body, params=params or None)
 
+    def _agent_create(self, operation: str, body: Any) -> Any:
+        """An agent call that creates: not sent again once it may have reached the server."""
+        return self.client.agent(f"Quote/{operation}", body, replayable=False)
+
     def _cached(self, cache: dict[Any, Any], key: Any, load: Callable[[], Any]) -> Any:
         with self._lock:
             if key in cache:
@@ -247,7 +251,7 @@ class QuoteChain:
         quote an interrupted run made there, and saves its values again (saves are idempotent)."""
         quote = self._quote_of_sale(sale_id) if resumed else None
         if quote is None:
-            quote = self._agent(
+            quote = self._agent_create(
                 "CreateAndSaveQuote",
                 {
                     "SaleId": sale_id,
@@ -305,7 +309,8 @@ class QuoteChain:
         self.client.request("PATCH", f"Sale/{sale_id}", json={"Status": "Lost"})
 
     def create_line(self, values: Mapping[str, Any]) -> Ours:
-        """CreateQuoteLine from the product's ERP key, then SaveQuoteLine with the row's values."""
+        """CreateQuoteLine from the product's ERP key (an unsaved line), then SaveQuoteLine with
+        the row's values (id 0: the save creates it)."""
         alternative_id = int(values["quoteAlternativeId"])
         erp_key = self.erp_key(values.get("productId")) or ""
         line = self._agent(
@@ -313,7 +318,8 @@ class QuoteChain:
         )
         line = dict(line)
         line["QuoteAlternativeId"] = alternative_id
-        saved = self._agent("SaveQuoteLine", payloads.line_payload(line, values, erp_key or None))
+        payload = payloads.line_payload(line, values, erp_key or None)
+        saved = self._agent_create("SaveQuoteLine", payload)
         product_id = int(values["productId"]) if erp_key else None
         return self._saved_line(saved, alternative_id, product_id)
 

@@ -502,3 +502,25 @@ def test_a_look_up_query_stays_within_the_filter_length_a_server_takes(
     filters = [query["$filter"][0] for query in queries]
     assert len(filters) == 3  # 45 numbers of five spellings each: 21 + 21 + 3
     assert all(len(text) <= FILTER_LENGTH for text in filters)
+
+
+def test_a_create_whose_answer_is_lost_is_not_sent_again_but_looked_up(
+    leg: Leg, empty_tenant: RunningSandbox
+) -> None:
+    """POST Contact is not idempotent: sent again after its answer was lost, it would make a
+    second company. The record is deferred instead, and its retry at the end of the run finds
+    the company (by its key, or by its org number when the key never got saved) and links it."""
+    empty_tenant.set_faults(rate_drop_after_write=1.0)  # every write's answer is lost
+
+    first = leg.run([("company", _companies(1))])
+
+    assert first == {"company": ["deferred"]}
+    assert _api_calls(empty_tenant)["POST Contact"] == 1  # sent once
+    (stored,) = empty_tenant.records("contacts")
+    assert leg.link("company", "cus_0") == str(stored["_id"])  # found by the retry
+    empty_tenant.clear_faults()
+    empty_tenant.clear_requests()
+    again = leg.run([("company", _companies(1))])
+    assert again == {"company": ["unchanged"]}  # linked: nothing to write
+    assert "POST Contact" not in _api_calls(empty_tenant)
+    assert len(empty_tenant.records("contacts")) == 1

@@ -14,6 +14,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 LEGS = ("customcrm->superoffice", "superoffice->customcrm")
 FAULTS = {"rate_429": 0.03, "rate_5xx": 0.03, "rate_drop": 0.02, "rate_slow": 0.02,
+          "rate_drop_after_write": 0.02,
           "slow_seconds": 1.5, "retry_after": 1}  # fmt: skip
 TUNING = {"request_timeout": 0.75, "max_retries": 8, "backoff_base": 0.05, "backoff_max": 2}
 RETRY_LINE = re.compile(r"Retrying in|; retry \d+/\d+ in|Backing off")
