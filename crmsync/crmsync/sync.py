@@ -22,6 +22,7 @@ from crmsync.destination import (
     Destination,
     Ours,
     RecordRejectedError,
+    StaleVersionError,
     SystemicError,
 )
 from crmsync.effects import Effects, KnownLinks, PlannedEffects, ids_by_system
@@ -29,7 +30,15 @@ from crmsync.identity import choose_candidate, same_match_keys
 from crmsync.normalise import normalise_key
 from crmsync.plan import Plan
 from crmsync.quarantine import QuarantineItem
-from crmsync.recipe import Outcome, Recipe, Untaken, as_payload, from_payload, reason_of
+from crmsync.recipe import (
+    STALE_ATTEMPTS,
+    Outcome,
+    Recipe,
+    Untaken,
+    as_payload,
+    from_payload,
+    reason_of,
+)
 from crmsync.records import EntitySpec, Incoming
 from crmsync.report import RunReport
 from crmsync.settings import SyncSettings
@@ -463,11 +472,32 @@ class Synchronizer:
                 self.report.count(entity, "unchanged")
                 continue
             try:
-                self.effects.delete(entity, current)
+                self._delete_current(entity, current)
             except RecordRejectedError as error:
                 self.recipe.reject(self.spec(entity), record, error.reason)
                 continue
             self.report.count(entity, "deleted")
+
+    def _delete_current(self, entity: str, ours: Ours) -> None:
+        """Delete `ours`, read anew when its version went stale: it was edited meanwhile (the
+        delete still stands), or it is deleted already (a delete sent again after its answer
+        was lost finds its own work done).
+
+        Raises:
+            RecordRejectedError: the record kept changing under every attempt.
+        """
+        current: Ours | None = ours
+        for _attempt in range(STALE_ATTEMPTS):
+            if current is None or current.deleted:
+                return
+            try:
+                self.effects.delete(entity, current)
+                return
+            except StaleVersionError:
+                current = self.destination.fetch(entity, [ours.id]).get(ours.id)
+        raise RecordRejectedError(
+            f"{entity} kept changing under the delete ({STALE_ATTEMPTS} attempts)"
+        )
 
 
 T = TypeVar("T")

@@ -52,6 +52,7 @@ class MemoryCrm:
         self.drop_after_create = False
         self.keyless_creates = False  # the key write of a two-call create never happened
         self.lost_answers = 0  # creates carried out whose answer is lost (AnswerLostError)
+        self.stale_deletes: list[str] = []  # what happens before each next delete lands
         self._ids = itertools.count(1)
         self._clock = clock
         self._lock = threading.Lock()
@@ -192,6 +193,13 @@ class MemoryCrm:
 
     def delete(self, entity: str, ours: Ours) -> None:
         self.calls["delete"] += 1
+        if self.stale_deletes:
+            before = self.stale_deletes.pop(0)
+            if before == "edited":  # someone saved the record since it was read
+                self.edit(entity, ours.id)
+            else:  # "deleted": an earlier attempt landed, its answer was lost
+                self.remove(entity, ours.id)
+            raise StaleVersionError(f"{entity} {ours.id} changed since version {ours.version}")
         self.remove(entity, ours.id)
 
 

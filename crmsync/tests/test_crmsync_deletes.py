@@ -59,6 +59,30 @@ def test_an_already_deleted_partner_is_not_deleted_again(world):
     assert report.get("company", "deleted") == 0
 
 
+@pytest.mark.parametrize(
+    ("before", "deletes"),
+    [(["edited"], 2), (["deleted"], 1), (["edited", "edited", "edited"], 3)],
+    ids=["edited meanwhile", "deleted by a lost attempt", "edited every time"],
+)
+def test_a_delete_whose_version_went_stale_reads_the_record_again(world, before, deletes):
+    ids = linked_companies(world, 10)
+    world.left.remove("company", ids[0])
+    world.right.stale_deletes = list(before)
+
+    report = world.leg(world.left, world.right, specs=COMPANY)
+
+    assert world.right.calls["delete"] == deletes
+    if len(before) < 3:
+        assert report.get("company", "deleted") == 1
+        assert len(world.right.live("company")) == 9
+    else:  # it kept changing: held with the reason, tried again on the next run
+        (item,) = world.crosswalk.quarantine.items()
+        assert "kept changing under the delete" in item.reason
+        assert len(world.right.live("company")) == 10
+        world.leg(world.left, world.right, specs=COMPANY)
+        assert len(world.right.live("company")) == 9
+
+
 def test_unlink_policy_forgets_the_link_and_deletes_nothing(world):
     (acme,) = linked_companies(world, 1)
     world.left.remove("company", acme)

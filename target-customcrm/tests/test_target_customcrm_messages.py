@@ -271,6 +271,34 @@ def test_mapped_records_link_by_source_id_and_their_deletion_soft_deletes(
     assert stored[0]["external_ids"]["crmsync"]
 
 
+def test_a_deletion_sent_again_after_its_answer_was_lost_finds_its_work_done(
+    crm: RunningSandbox, config: dict[str, Any]
+) -> None:
+    """The soft delete was stored and its answer lost; sent again, it meets 412 (the version
+    moved). crmsync reads the product again, finds it deleted, and counts it deleted."""
+    values = {"sku": "SO-7", "name": "Support", "unit_price": 120.5}
+    messages = [mapped_schema("products"), mapped_product("7", "2026-11-01T10:00:00Z", **values)]
+    run_target(config, messages)
+    lost_before = crm.faults()["injected"]["drop_after_write"]  # counted since the start
+    crm.set_faults(rate_drop_after_write=0.5, seed=10)  # DELETEs stored, answers lost
+    crm.clear_requests()
+
+    target = run_target(
+        config,
+        [
+            mapped_schema("products"),
+            mapped_product("7", "2026-11-03T10:00:00Z", deleted=True, **values),
+        ],
+    )
+
+    lost = crm.faults()["injected"]["drop_after_write"] - lost_before
+    assert lost >= 1
+    assert crm.requests()["by_route"]["DELETE /api/v1/products/{id}"] == lost + 1
+    assert crm.records("products")[0]["deleted_at"] is not None
+    assert target.synchronizer.report.get("product", "deleted") == 1
+    assert quarantined(config) == []
+
+
 def test_values_spelled_differently_are_written_once_and_then_rest(
     crm: RunningSandbox, config: dict[str, Any]
 ) -> None:

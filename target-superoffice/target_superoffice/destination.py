@@ -29,16 +29,15 @@ from crmsync.destination import (
 from crmsync.normalise import normalise_key
 from crmsync.priming import PrimedMatches
 from superoffice_client import (
-    AnswerLostError as LostAnswerError,
-)
-from superoffice_client import (
     ApiError,
     AuthenticationError,
+    NotFoundError,
     SuperOfficeClient,
     UnavailableError,
     VersionConflictError,
     rows,
 )
+from superoffice_client import errors as client_errors
 from superoffice_client.archive_rows import read_rows
 from superoffice_client.fanout import each_at_once
 
@@ -76,7 +75,7 @@ def translated_errors() -> Iterator[None]:
         raise StaleVersionError(str(error)) from error
     except (AuthenticationError, UnavailableError) as error:
         raise SystemicError(str(error)) from error
-    except LostAnswerError as error:
+    except client_errors.AnswerLostError as error:
         raise AnswerLostError(str(error)) from error
     except ApiError as error:
         raise RecordRejectedError(
@@ -272,10 +271,13 @@ class SuperOfficeDestination:
         return updated
 
     def delete(self, entity: str, ours: Ours) -> None:
+        """Delete the way SuperOffice does for each entity. A company or person already gone
+        is deleted: a DELETE is sent again when its answer is lost, and then finds nothing."""
         with translated_errors():
             if entity in ("company", "person"):
                 path = RESOURCES[entity].path
-                self.client.request("DELETE", f"{path}/{int(ours.id)}")  # to the recycle bin
+                with contextlib.suppress(NotFoundError):
+                    self.client.request("DELETE", f"{path}/{int(ours.id)}")  # to the recycle bin
             elif entity == "product":
                 RESOURCES["product"].update(self.client, ours, {"inAssortment": False})
             elif entity == "quote":

@@ -15,6 +15,7 @@ change (quote -> sale, alternative -> sale, ERP key <-> product) are cached for 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -342,7 +343,9 @@ class QuoteChain:
         return self._line(line, int(product_id) if product_id else None, sale)
 
     def delete_line(self, ours: Ours) -> None:
-        self._agent("DeleteQuoteLine", {"QuoteLineId": int(ours.id)})
+        """A line already gone is deleted (a delete sent again after its answer was lost)."""
+        with contextlib.suppress(NotFoundError):
+            self._agent("DeleteQuoteLine", {"QuoteLineId": int(ours.id)})
 
 
 def _quote_ours(

@@ -132,6 +132,22 @@ def test_an_update_of_a_list_column_reads_the_entity_to_keep_the_lists_other_ent
     assert [e["Value"] for e in stored["Emails"]] == ["new@fjord.no", "second@fjord.no"]
 
 
+def test_a_delete_sent_again_after_its_answer_was_lost_finds_the_person_gone_and_is_done(
+    destination: SuperOfficeDestination, source_tenant: RunningSandbox
+) -> None:
+    ours = destination.fetch("person", ["3"])["3"]
+    source_tenant.set_faults(rate_drop_after_write=0.5, seed=4)  # the first answer is lost
+    source_tenant.clear_requests()
+
+    destination.delete("person", ours)
+
+    assert source_tenant.faults()["injected"]["drop_after_write"] == 1
+    assert source_tenant.requests()["by_route"] == {
+        "DELETE /{endpoint}/api/v1/Person/{record_id}": 2  # the second found it in the bin
+    }
+    assert destination.fetch("person", ["3"]) == {}
+
+
 def test_deleting_a_person_moves_it_to_the_recycle_bin(
     destination: SuperOfficeDestination, source_tenant: RunningSandbox
 ) -> None:

@@ -235,3 +235,19 @@ def test_a_currency_the_tenant_does_not_list_is_quarantined_with_the_known_ones(
     assert item.reason.startswith("unknown currency 'XBT': the tenant's currency list holds ")
     assert "EUR" in item.reason
     assert "NOK" in item.reason
+
+
+def test_a_quote_line_deleted_twice_is_deleted(leg: Leg, empty_tenant: RunningSandbox) -> None:
+    """A delete sent again after its answer was lost finds the line gone: that is done."""
+    _first_run(leg)
+    line_id = leg.link("quote_line", "qln_1")
+    line = leg.destination.fetch("quote_line", [line_id])[line_id]
+
+    leg.destination.delete("quote_line", line)
+    leg.destination.delete("quote_line", line)
+
+    assert leg.destination.fetch("quote_line", [line_id]) == {}
+    assert (
+        empty_tenant.requests()["by_route"]["POST /{endpoint}/api/v1/Agents/Quote/DeleteQuoteLine"]
+        == 2
+    )
