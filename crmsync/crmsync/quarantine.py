@@ -1,8 +1,9 @@
 """Quarantine: records that could not be applied yet, kept with their payload and reason.
 
 Kinds: `deferred` (a parent is not linked yet), `rejected` (the destination refused it, or
-an unexpected error), `ambiguous` (two or more match candidates), `held_delete` (a delete
-the circuit breaker held back). One row per source record and destination; a newer
+an unexpected error), `unconfirmed` (its create was sent and the answer lost: looked up on
+the next run), `ambiguous` (two or more match candidates), `held_delete` (a delete the
+circuit breaker held back). One row per source record and destination; a newer
 failure replaces the payload, a success removes the row. Nothing here calls an API.
 """
 
@@ -20,8 +21,8 @@ from crmsync import store
 
 __all__ = ["KINDS", "Quarantine", "QuarantineItem"]
 
-KINDS = ("deferred", "rejected", "ambiguous", "held_delete")
-AUTO_RETRIED = ("deferred", "rejected")
+KINDS = ("deferred", "rejected", "unconfirmed", "ambiguous", "held_delete")
+AUTO_RETRIED = ("deferred", "rejected", "unconfirmed")
 """Kinds retried on every later run; the others wait for an operator's `quarantine retry`."""
 
 
@@ -120,15 +121,19 @@ class Quarantine:
             )
 
     def due(self, destination_system: str, run_id: int) -> list[QuarantineItem]:
-        """Rows a run retries in `finish()`: deferred ones, rejected ones from earlier runs,
-        and whatever an operator marked for retry."""
+        """Rows a run retries in `finish()`: deferred ones, rejected and unconfirmed ones from
+        earlier runs, and whatever an operator marked for retry.
+
+        An unconfirmed create waits for the next run: a create the server still held when its
+        answer was lost (queued, slow) may be carried out seconds later, and a lookup right
+        away would miss it and create a second record."""
         table = store.quarantine
         query = (
             sa.select(table)
             .where(table.c.destination_system == destination_system)
             .where(
                 (table.c.kind == "deferred")
-                | ((table.c.kind == "rejected") & (table.c.run_id != run_id))
+                | (table.c.kind.in_(("rejected", "unconfirmed")) & (table.c.run_id != run_id))
                 | table.c.retry_requested
             )
             .order_by(table.c.id)

@@ -421,8 +421,11 @@ class Recipe:
         The same steps as one create, a chunk at a time: every intent is committed (one
         transaction) before the one bulk call, every link after it (one transaction), so a
         crash in between leaves open intents that the next run resumes by correlation key.
-        Records another run holds, resumed intents and rejected items take the one-by-one
-        way; a bulk call that fails as a whole (not systemically) falls back to it too.
+        Records another run holds and resumed intents take the one-by-one way. A bulk call
+        that fails as a whole (not systemically) may have created any of its records, some
+        perhaps without their key: each is held as unconfirmed, like a create whose answer
+        was lost, for the next run to look up (this run's match answers leave its own
+        creates out, so a lookup now could miss one and create it twice).
         """
         outcomes: list[Outcome] = []
         fresh: list[tuple[Incoming, Intent]] = []
@@ -444,14 +447,9 @@ class Recipe:
             results = self.effects.create_many(spec.name, items) if items else []
         except SystemicError:
             raise
-        except Exception:
-            # Some items may exist now: each looks for its record by key before creating.
-            return outcomes + [
-                self._one_of_many(
-                    spec, record, Intent(intent.correlation_key, resumed=True), untaken
-                )
-                for record, intent in fresh
-            ]
+        except Exception as error:
+            lost = AnswerLostError(f"the bulk create failed as a whole ({reason_of(error)})")
+            return outcomes + [self._answer_lost(spec, record, lost) for record, _ in fresh]
         created: list[tuple[Incoming, Ours]] = []
         new_links: list[NewLink] = []
         for (record, intent), value, result in zip(fresh, values, results, strict=True):
@@ -472,9 +470,11 @@ class Recipe:
         return outcomes
 
     def _answer_lost(self, spec: EntitySpec, record: Incoming, error: AnswerLostError) -> Outcome:
-        """A create that may have happened: its intent stays open, so the retry (at the end of
-        the run, or the next run) looks for the record by its key before creating it."""
-        return self.defer(spec, record, f"{error}; looked up by its key before any new create")
+        """A create that may have happened: held as `unconfirmed` with its intent open, so the
+        next run looks for the record by its key (then its match keys) before creating it."""
+        reason = f"{error}; the next run looks it up by its key before any new create"
+        self.effects.hold(spec.name, record.key, "unconfirmed", reason, as_payload(record))
+        return Outcome(spec.name, record.id, "deferred", reason=reason)
 
     def _one_of_many(
         self, spec: EntitySpec, record: Incoming, intent: Intent, untaken: Untaken

@@ -365,7 +365,10 @@ class Synchronizer:
             self.close("failed")
             raise
         for entity in self.specs:
-            deferred = self.crosswalk.quarantine.count(self.destination.system, entity, "deferred")
+            deferred = sum(
+                self.crosswalk.quarantine.count(self.destination.system, entity, kind)
+                for kind in ("deferred", "unconfirmed")
+            )
             if deferred or entity in self.report.counts:
                 self.report.set(entity, "deferred", 0 if self.plan else deferred)
         self.close("tripped" if self.report.tripped else "finished")

@@ -240,6 +240,8 @@ class SuperOfficeDestination:
                 answers[index] = error
                 continue
             posted.append((index, product, correlation_key))
+        if not posted:
+            return [answer for answer in answers if answer is not None]
         with translated_errors():
             stored = PRODUCTS.as_stored(self.client, [product for _, product, _ in posted])
         for (index, _product, correlation_key), ours in zip(posted, stored, strict=True):

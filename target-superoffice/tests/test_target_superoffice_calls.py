@@ -508,8 +508,8 @@ def test_a_create_whose_answer_is_lost_is_not_sent_again_but_looked_up(
     leg: Leg, empty_tenant: RunningSandbox
 ) -> None:
     """POST Contact is not idempotent: sent again after its answer was lost, it would make a
-    second company. The record is deferred instead, and its retry at the end of the run finds
-    the company (by its key, or by its org number when the key never got saved) and links it."""
+    second company. The record is held as unconfirmed instead, and the next run finds the
+    company (by its key, or by its org number when the key never got saved) and links it."""
     empty_tenant.set_faults(rate_drop_after_write=1.0)  # every write's answer is lost
 
     first = leg.run([("company", _companies(1))])
@@ -517,10 +517,35 @@ def test_a_create_whose_answer_is_lost_is_not_sent_again_but_looked_up(
     assert first == {"company": ["deferred"]}
     assert _api_calls(empty_tenant)["POST Contact"] == 1  # sent once
     (stored,) = empty_tenant.records("contacts")
-    assert leg.link("company", "cus_0") == str(stored["_id"])  # found by the retry
+    assert leg.crosswalk.find("company", "customcrm", "cus_0") is None  # not looked up yet
     empty_tenant.clear_faults()
     empty_tenant.clear_requests()
-    again = leg.run([("company", _companies(1))])
-    assert again == {"company": ["unchanged"]}  # linked: nothing to write
+    again = leg.run([])  # the next run, with nothing new from the source
     assert "POST Contact" not in _api_calls(empty_tenant)
+    assert leg.link("company", "cus_0") == str(stored["_id"])
     assert len(empty_tenant.records("contacts")) == 1
+    assert leg.crosswalk.quarantine.items() == [], again
+
+
+def test_products_whose_answers_were_lost_are_found_by_their_code_on_the_next_run(
+    leg: Leg, empty_tenant: RunningSandbox
+) -> None:
+    """A product with a code carries no key: when every create of a chunk loses its answer,
+    nothing may be sent again in this run (its match answers leave this run's creates out);
+    the next run reads the codes anew and links what was made."""
+    products = [
+        _incoming(f"prd_{n}", V1, {**PRODUCT, "code": f"FJ-{n}", "name": f"Widget {n}"})
+        for n in range(2)
+    ]
+    empty_tenant.set_faults(rate_drop_after_write=1.0)
+
+    first = leg.run([("product", products)])
+
+    assert first == {"product": ["deferred", "deferred"]}
+    assert _api_calls(empty_tenant)["POST Product"] == 2
+    empty_tenant.clear_faults()
+    leg.run([])
+    stored = {str(row["_id"]) for row in empty_tenant.records("products")}
+    assert len(stored) == 2
+    assert {leg.link("product", f"prd_{n}") for n in range(2)} == stored
+    assert leg.crosswalk.quarantine.items() == []
