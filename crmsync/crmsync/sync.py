@@ -433,7 +433,10 @@ class Synchronizer:
 
     def _apply_deletes(self) -> None:
         for entity in self.specs:
-            held = self._held.pop(entity, [])
+            # a delete from the feed and its quarantined retry of an earlier run are one
+            held = list(
+                {record.key: (record, link) for record, link in self._held.pop(entity, [])}.values()
+            )
             if not held:
                 continue
             linked = self.crosswalk.count_links(entity)
@@ -468,7 +471,14 @@ class Synchronizer:
             self.report.count(entity, "deleted", len(held))
             return
         ids = [link.members[self.destination.system].record_id for _record, link in held]
-        ours = self.destination.fetch(entity, ids)
+        try:
+            ours = self.destination.fetch(entity, ids)
+        except SystemicError:
+            raise
+        except Exception as error:  # held with the reason, tried again on the next run
+            for record, _link in held:
+                self.recipe.reject(self.spec(entity), record, reason_of(error))
+            return
         for (record, _link), record_id in zip(held, ids, strict=True):
             current = ours.get(record_id)
             if current is None or current.deleted:

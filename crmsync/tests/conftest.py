@@ -53,6 +53,7 @@ class MemoryCrm:
         self.keyless_creates = False  # the key write of a two-call create never happened
         self.lost_answers = 0  # creates carried out whose answer is lost (AnswerLostError)
         self.stale_deletes: list[str] = []  # what happens before each next delete lands
+        self.refused_reads = ""  # when set, every fetch is refused with this reason
         self._ids = itertools.count(1)
         self._clock = clock
         self._lock = threading.Lock()
@@ -139,6 +140,8 @@ class MemoryCrm:
 
     def fetch(self, entity: str, ids: Sequence[str]) -> dict[str, Ours]:
         self.calls["fetch"] += 1
+        if self.refused_reads:
+            raise RecordRejectedError(self.refused_reads, status=400)
         table = self.records.get(entity, {})
         return {i: self._ours(i, table[i]) for i in ids if i in table}
 

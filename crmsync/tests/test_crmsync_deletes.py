@@ -83,6 +83,23 @@ def test_a_delete_whose_version_went_stale_reads_the_record_again(world, before,
         assert len(world.right.live("company")) == 9
 
 
+def test_a_delete_whose_record_cannot_be_read_is_held_and_the_run_ends_well(world):
+    ids = linked_companies(world, 10)
+    world.left.remove("company", ids[0])
+    world.right.refused_reads = "400: the filter is refused"
+
+    report = world.leg(world.left, world.right, specs=COMPANY)
+
+    assert report.get("company", "quarantined") == 1
+    (item,) = world.crosswalk.quarantine.items()
+    assert (item.source_id, item.reason) == (ids[0], "400: the filter is refused")
+    assert world.crosswalk.runs.recent(1)[0]["status"] == "finished"
+    world.right.refused_reads = ""
+    again = world.leg(world.left, world.right, specs=COMPANY)
+    assert again.get("company", "deleted") == 1
+    assert len(world.right.live("company")) == 9
+
+
 def test_unlink_policy_forgets_the_link_and_deletes_nothing(world):
     (acme,) = linked_companies(world, 1)
     world.left.remove("company", acme)
