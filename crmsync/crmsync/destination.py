@@ -45,7 +45,7 @@ class DestinationError(Exception):
     DestinationError
     ├── RecordRejectedError   the API refused this one record (4xx): quarantine it, go on
     ├── StaleVersionError     the record changed under us (412/409): re-read, merge again
-    ├── AnswerLostError       a create was sent and its answer lost: defer it, look it up
+    ├── AnswerLostError       a create was sent and its answer lost: the next run looks it up
     └── SystemicError         auth failed, or the API is unreachable after retries: stop the run
     """
 
@@ -66,8 +66,8 @@ class StaleVersionError(DestinationError):
 class AnswerLostError(DestinationError):
     """A create reached the API, or may have, and its answer never came, so it was not sent
     again (the API cannot tell a repeat from a second record). crmsync keeps the create's
-    intent and defers the record: its retry looks the record up by the correlation key (then
-    by its match keys, read anew) before it creates."""
+    intent and holds the record as `unconfirmed`: the next run looks the record up by the
+    correlation key (then by its match keys, read anew) before it creates."""
 
 
 class SystemicError(DestinationError):

@@ -96,13 +96,8 @@ class CustomcrmDestination:
             return self.primed.answer(entity, key, value)
         if (entity, key) != ("company", "name"):
             return None
-        with self._lock:
-            if self._names is None:
-                self._names = self._scan_names()
-            ids = self._names.get(normalise_key("name", value) or "", [])
-            if any(one not in self._written for one in ids):
-                return None
-            return [self._written[one] for one in ids if not self._written[one].deleted]
+        written, others = self._named(value)
+        return None if others else [ours for ours in written if not ours.deleted]
 
     @as_crmsync_errors
     def find_by_correlation(self, entity: str, correlation_key: str) -> Ours | None:
@@ -242,14 +237,20 @@ class CustomcrmDestination:
 
     def _match_name(self, value: str) -> list[Ours]:
         """Companies by normalised name: the API has no name filter, so one scan per run."""
+        written, others = self._named(value)
+        read = self.fetch("company", others).values() if others else []
+        return [ours for ours in [*written, *read] if not ours.deleted]
+
+    def _named(self, value: str) -> tuple[list[Ours], list[str]]:
+        """The companies named `value`: those this run wrote, as written, and the ids of the
+        others (to be read). The name index is scanned the first time it is asked."""
         with self._lock:
             if self._names is None:
                 self._names = self._scan_names()
-            ids = list(self._names.get(normalise_key("name", value) or "", []))
-            known = [self._written[i] for i in ids if i in self._written]
-        unknown = [i for i in ids if i not in self._written]
-        read = self.fetch("company", unknown).values() if unknown else []
-        return [ours for ours in [*known, *read] if not ours.deleted]
+            ids = self._names.get(normalise_key("name", value) or "", [])
+            written = [self._written[one] for one in ids if one in self._written]
+            others = [one for one in ids if one not in self._written]
+        return written, others
 
     def _scan_names(self) -> dict[str, list[str]]:
         names: dict[str, list[str]] = {}
