@@ -65,15 +65,17 @@ class RunningSandbox:
 
     def set_faults(self, **settings: float) -> dict[str, Any]:
         """Change fault settings (rate_429, rate_5xx, rate_drop, rate_slow,
-        rate_drop_after_write, slow_seconds, latency_ms, retry_after, seed); returns all
+        rate_drop_after_write, rate_504_after_write, slow_seconds, latency_ms, retry_after,
+        seed); returns all
         settings and the injected counts."""
         current: dict[str, Any] = self._control("PUT", "faults", dict(settings))
         return current
 
     def clear_faults(self) -> None:
         self.set_faults(
-            rate_429=0, rate_5xx=0, rate_drop=0, rate_slow=0, rate_drop_after_write=0, latency_ms=0
-        )
+            rate_429=0, rate_5xx=0, rate_drop=0, rate_slow=0, rate_drop_after_write=0,
+            rate_504_after_write=0, latency_ms=0,
+        )  # fmt: skip
 
     def faults(self) -> dict[str, Any]:
         current: dict[str, Any] = self._control("GET", "faults")

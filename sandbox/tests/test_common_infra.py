@@ -166,7 +166,9 @@ def test_injected_429_carries_retry_after_and_is_counted(
     assert answer.headers["Retry-After"] == "7"
     assert emulator.model.notes["1"] == "note 1"
     faults = requests.get(f"{url}/_sandbox/faults", timeout=5).json()
-    assert faults["injected"] == {"429": 1, "5xx": 0, "drop": 0, "slow": 0, "drop_after_write": 0}
+    assert faults["injected"] == {
+        "429": 1, "5xx": 0, "drop": 0, "slow": 0, "drop_after_write": 0, "504_after_write": 0
+    }  # fmt: skip
     assert requests.get(f"{url}/_sandbox/requests", timeout=5).json()["writes"] == 0
 
 
@@ -255,3 +257,19 @@ def test_drop_after_write_stores_the_change_but_the_client_hears_nothing(
     assert (counted["writes"], counted["total"]) == (1, 2)
     faults = requests.get(f"{url}/_sandbox/faults", timeout=5).json()
     assert faults["injected"]["drop_after_write"] == 1
+
+
+def test_504_after_write_stores_the_change_and_answers_as_a_gateway_would(
+    notebook: tuple[str, NotebookEmulator],
+) -> None:
+    url, emulator = notebook
+    requests.put(f"{url}/_sandbox/faults", json={"rate_504_after_write": 1}, timeout=5)
+    answer = requests.put(f"{url}/notes/8", data="kept", timeout=5)
+    assert answer.status_code == 504
+    assert emulator.model.notes["8"] == "kept"
+    read = requests.get(f"{url}/notes/8", timeout=5)  # reads are never hit
+    assert (read.status_code, read.json()) == (200, {"text": "kept"})
+    counted = requests.get(f"{url}/_sandbox/requests", timeout=5).json()
+    assert (counted["writes"], counted["total"]) == (1, 2)
+    faults = requests.get(f"{url}/_sandbox/faults", timeout=5).json()
+    assert faults["injected"]["504_after_write"] == 1

@@ -114,8 +114,8 @@ class UnavailableError(SuperOfficeError):
 
 class AnswerLostError(SuperOfficeError):
     """A request that is not safe to send twice (a create) reached the server, or may have,
-    and its answer never came (read timeout, dropped connection): it may have been carried
-    out. It is not sent again; the caller finds out whether it happened."""
+    and its answer never came (read timeout, dropped connection, a gateway's 502/504): it may
+    have been carried out. It is not sent again; the caller finds out whether it happened."""
 
 
 def _error_body(response: requests.Response) -> tuple[str, str]:

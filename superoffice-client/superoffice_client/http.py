@@ -8,10 +8,11 @@ the sending and the retrying; the login host's calls (tickets, tenant status) sh
 
 A request that must not be carried out twice (a POST that creates: SuperOffice has no
 idempotency key) is sent again only when it cannot have reached the server (no connection was
-made) or the server answered with an error the policy retries (429, 5xx: a failed call, taken
-to have stored nothing). When its answer is lost after it was sent (read timeout, dropped
-connection) it raises `AnswerLostError` instead: sending it again could create a second
-record, and only the caller can look for the first.
+made) or the server itself answered with an error the policy retries (429, 500, 503: a
+failed call, taken to have stored nothing). When its answer is lost after it was sent (read
+timeout, dropped connection, or a gateway's 502/504 in its place) it raises `AnswerLostError`
+instead: sending it again could create a second record, and only the caller can look for the
+first.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ __all__ = ["SuperOfficeClient", "Transport", "new_session"]
 log = logging.getLogger(__name__)
 
 _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+_GATEWAY_GAVE_UP = frozenset({502, 504})
+"""Answers of a gateway in front of the server (bad gateway, gateway timeout): the request may
+have reached the server and been carried out. 500 and 503 are the server's own refusals."""
 
 
 def new_session(
@@ -144,6 +148,11 @@ class Transport:
                 continue
             if classify(response) is not Verdict.RETRY:
                 return response
+            if not replayable and response.status_code in _GATEWAY_GAVE_UP:
+                raise AnswerLostError(
+                    f"{response.status_code} on {where}: a gateway answered for the server, "
+                    "which may have carried it out, so it is not sent again"
+                )
             attempt += 1
             self._wait(attempt, response, f"{response.status_code} on {where}")
 

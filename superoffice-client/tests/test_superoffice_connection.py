@@ -253,18 +253,37 @@ def test_retries_run_out_as_unavailable(
     assert superoffice.faults()["injected"]["429"] == 4
 
 
+@pytest.mark.parametrize(
+    ("lost", "raised"),
+    [
+        ("rate_drop_after_write", r"ConnectionError on POST .*/Person after it was sent"),
+        # a gateway's 504: the server behind it may have saved the record after it gave up
+        ("rate_504_after_write", r"504 on POST .*/Person: a gateway answered for the server"),
+    ],
+)
 def test_a_create_whose_answer_is_lost_is_raised_not_sent_again(
-    superoffice: RunningSandbox, config_for: Config
+    superoffice: RunningSandbox, config_for: Config, lost: str, raised: str
 ) -> None:
     client = connect({**config_for(superoffice, "basic"), "max_retries": 3})
     before = len(superoffice.records("persons"))
-    superoffice.set_faults(rate_drop_after_write=1.0)
+    superoffice.set_faults(**{lost: 1.0})
 
-    with pytest.raises(AnswerLostError, match=r"ConnectionError on POST .*/Person after it was"):
+    with pytest.raises(AnswerLostError, match=raised):
         client.request("POST", "Person", json={"Firstname": "Kari", "Lastname": "Nordmann"})
 
     assert len(superoffice.records("persons")) == before + 1  # it happened, once
     assert client.retries == 0
+
+
+def test_server_errors_are_retried_where_sending_twice_is_harmless(
+    superoffice: RunningSandbox, config_for: Config
+) -> None:
+    client = connect({**config_for(superoffice, "basic"), "max_retries": 3})
+    person = client.get_json("Person/1")
+    superoffice.set_faults(rate_5xx=1.0, seed=3)  # 500, 502 and 503, nothing stored
+    with pytest.raises(UnavailableError, match=r"after 3 retries: 50[023] on PUT"):
+        client.request("PUT", "Person/1", json=person)  # a whole save by id: sent again
+    assert client.retries == 3
 
 
 def test_a_lost_answer_is_retried_where_sending_twice_is_harmless(

@@ -504,13 +504,15 @@ def test_a_look_up_query_stays_within_the_filter_length_a_server_takes(
     assert all(len(text) <= FILTER_LENGTH for text in filters)
 
 
+@pytest.mark.parametrize("lost", ["rate_drop_after_write", "rate_504_after_write"])
 def test_a_create_whose_answer_is_lost_is_not_sent_again_but_looked_up(
-    leg: Leg, empty_tenant: RunningSandbox
+    leg: Leg, empty_tenant: RunningSandbox, lost: str
 ) -> None:
-    """POST Contact is not idempotent: sent again after its answer was lost, it would make a
-    second company. The record is held as unconfirmed instead, and the next run finds the
-    company (by its key, or by its org number when the key never got saved) and links it."""
-    empty_tenant.set_faults(rate_drop_after_write=1.0)  # every write's answer is lost
+    """POST Contact is not idempotent: sent again after its answer was lost (the connection
+    dropped, or a gateway answered 504 while the server saved it), it would make a second
+    company. The record is held as unconfirmed instead, and the next run finds the company
+    (by its key, or by its org number when the key never got saved) and links it."""
+    empty_tenant.set_faults(**{lost: 1.0})  # every write's answer is lost
 
     first = leg.run([("company", _companies(1))])
 

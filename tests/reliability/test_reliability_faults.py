@@ -1,5 +1,6 @@
-"""Both sandboxes inject ~10% faults: 429 with Retry-After, 500/502/503, dropped connections,
-and answers slower than the plugins' request timeout. The two-way sync is run until a run
+"""Both sandboxes inject ~14% faults: 429 with Retry-After, 500/502/503, dropped connections,
+answers slower than the plugins' request timeout, and writes carried out whose answer is lost
+(the connection drops, or a gateway answers 504). The two-way sync is run until a run
 writes nothing (bounded); then, with the faults off, both sides hold the same records, once
 each, nothing is held in quarantine, and one more run writes nothing.
 """
@@ -14,7 +15,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 LEGS = ("customcrm->superoffice", "superoffice->customcrm")
 FAULTS = {"rate_429": 0.03, "rate_5xx": 0.03, "rate_drop": 0.02, "rate_slow": 0.02,
-          "rate_drop_after_write": 0.02,
+          "rate_drop_after_write": 0.02, "rate_504_after_write": 0.02,
           "slow_seconds": 1.5, "retry_after": 1}  # fmt: skip
 TUNING = {"request_timeout": 0.75, "max_retries": 8, "backoff_base": 0.05, "backoff_max": 2}
 RETRY_LINE = re.compile(r"Retrying in|; retry \d+/\d+ in|Backing off")

@@ -174,6 +174,8 @@ class SandboxApp:
         self.counters.count(route, wrote=operation.writes and response.status_code < 400)
         if fault.kind == "drop_after_write":  # the change is stored, the client never hears
             _drop_connection(request)
+        if fault.kind == "504_after_write":  # stored; a gateway gave up waiting for the answer
+            return self.emulator.render_error(504, "Gateway timeout (injected)", {})
         return response
 
     def _delay_and_draw(self, *, writes: bool) -> Fault:

@@ -1,5 +1,6 @@
 """Fault injection: decides, per request and deterministically from a seed, whether the
-request gets a 429, a 5xx, a dropped connection or a slow answer. It never touches the
+request gets a 429, a 5xx, a dropped connection or a slow answer, or a write is carried out
+and its answer lost (the connection drops, or a gateway answers 504). It never touches the
 network itself; `SandboxApp` carries the decision out."""
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from typing import Any, Literal
 
 __all__ = ["Fault", "FaultInjector", "FaultSettings", "InvalidFaultSettingsError"]
 
-FaultKind = Literal["429", "5xx", "drop", "slow", "drop_after_write"]
-_RATES = ("rate_429", "rate_5xx", "rate_drop", "rate_slow", "rate_drop_after_write")
-_KINDS: tuple[FaultKind, ...] = ("429", "5xx", "drop", "slow", "drop_after_write")
+FaultKind = Literal["429", "5xx", "drop", "slow", "drop_after_write", "504_after_write"]
+_RATES = ("rate_429", "rate_5xx", "rate_drop", "rate_slow", "rate_drop_after_write",
+          "rate_504_after_write")  # fmt: skip
+_KINDS: tuple[FaultKind, ...] = ("429", "5xx", "drop", "slow", "drop_after_write",
+                                 "504_after_write")  # fmt: skip
+_AFTER_WRITE = ("drop_after_write", "504_after_write")
 _SERVER_ERRORS = (500, 502, 503)
 
 
@@ -32,6 +36,9 @@ class FaultSettings:
     rate_slow: float = 0.0
     rate_drop_after_write: float = 0.0
     """Write requests that change state and then lose their answer (the connection drops)."""
+    rate_504_after_write: float = 0.0
+    """Write requests that change state and then answer 504: a gateway in front of the server
+    stopped waiting for it, and the server carried the write out all the same."""
     slow_seconds: float = 2.0
     latency_ms: int = 0
     retry_after: int = 1
@@ -103,17 +110,18 @@ class FaultInjector:
             return dict(self._injected)
 
     def draw(self, *, writes: bool) -> Fault:
-        """The fault for the next request (counted as injected when there is one); a lost
-        answer after the write only hits operations that write."""
+        """The fault for the next request (counted as injected when there is one); an answer
+        lost after the write only hits operations that write."""
         with self._lock:
             settings, roll = self._settings, self._random.random()
             threshold = 0.0
             for rate, kind in zip(_RATES, _KINDS, strict=True):
                 threshold += getattr(settings, rate)
                 if roll < threshold:
-                    if kind == "drop_after_write" and not writes:
+                    if kind in _AFTER_WRITE and not writes:
                         return Fault()
                     self._injected[kind] += 1
-                    status = {"429": 429, "5xx": self._random.choice(_SERVER_ERRORS)}.get(kind)
+                    status = {"429": 429, "5xx": self._random.choice(_SERVER_ERRORS),
+                              "504_after_write": 504}.get(kind)  # fmt: skip
                     return Fault(kind=kind, status=status)
             return Fault()
