@@ -88,6 +88,11 @@ class Destination(Protocol):
       Synchronizer asks it for the values two records of a batch share: when no unlinked
       record holds the value, those records need not wait for each other.
     - `create_many(entity, items)`: see `BulkCreator`.
+    - `look_alikes(entity, values)` answers the records holding `values` as a create of
+      them would have left them (compared the destination's way). crmsync asks it for a
+      create it resumes (interrupted, or its answer lost) when the correlation key finds
+      nothing and the record has no match-key value: a destination that saves the key in a
+      second call can leave such a record without one, and nothing else can find it.
     """
 
     system: str

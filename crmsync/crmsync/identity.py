@@ -14,7 +14,13 @@ from crmsync.destination import Ours
 from crmsync.normalise import normalise_key
 from crmsync.records import EntitySpec, Incoming, MatchKey
 
-__all__ = ["Ambiguous", "choose_candidate", "same_match_keys"]
+__all__ = [
+    "Ambiguous",
+    "choose_candidate",
+    "choose_look_alike",
+    "lacks_match_values",
+    "same_match_keys",
+]
 
 T = TypeVar("T")
 
@@ -26,14 +32,14 @@ class Ambiguous:
     key: str
     value: str
     candidate_ids: tuple[str, ...]
+    described: str = ""
+    """What the candidates share, when it is not one key's value."""
 
     @property
     def reason(self) -> str:
         """The quarantine reason."""
-        return (
-            f"{len(self.candidate_ids)} candidates with {self.key} = {self.value!r}: "
-            f"{', '.join(self.candidate_ids)}"
-        )
+        shared = self.described or f"with {self.key} = {self.value!r}"
+        return f"{len(self.candidate_ids)} candidates {shared}: {', '.join(self.candidate_ids)}"
 
 
 def choose_candidate(
@@ -58,6 +64,26 @@ def choose_candidate(
     if len(free) > 1:
         return Ambiguous(key.field, value, tuple(sorted(candidate.id for candidate in free)))
     return free[0] if free else None
+
+
+def lacks_match_values(spec: EntitySpec, record: Incoming) -> bool:
+    """True when no match key of `spec` has a value in `record` (a person without e-mail, any
+    quote line): nothing but its correlation key tells which destination record it is."""
+    return all(
+        normalise_key(key.normaliser, record.values.get(key.field)) is None
+        for key in spec.match_keys
+    )
+
+
+def choose_look_alike(
+    candidates: Sequence[Ours], is_linked: Callable[[str], bool]
+) -> Ours | Ambiguous | None:
+    """The one unlinked record holding a create's values (the destination compared them),
+    Ambiguous for two or more, else None."""
+    free = sorted({c.id for c in candidates if not is_linked(c.id)})
+    if len(free) > 1:
+        return Ambiguous("", "", tuple(free), "holding the values of this record's create")
+    return next((c for c in candidates if c.id in free), None)
 
 
 def same_match_keys(

@@ -22,7 +22,7 @@ from crmsync.destination import (
     SystemicError,
 )
 from crmsync.effects import Effects, KnownLinks
-from crmsync.identity import Ambiguous, choose_candidate
+from crmsync.identity import Ambiguous, choose_candidate, choose_look_alike, lacks_match_values
 from crmsync.merge import FieldConflict, Policy, Side, merge
 from crmsync.normalise import normalise_key
 from crmsync.receipts import is_echo, normalise_version, receipt_for
@@ -388,6 +388,8 @@ class Recipe:
             earlier = self.destination.find_by_correlation(spec.name, intent.correlation_key)
             if earlier is None:
                 matched = self._match(spec, record, untaken)
+                if matched is None and lacks_match_values(spec, record):
+                    matched = self._look_alike(spec, record)
                 if isinstance(matched, Ambiguous):
                     self.effects.release_intent(intent.correlation_key)
                     return self.reject(spec, record, matched.reason, kind="ambiguous")
@@ -412,6 +414,19 @@ class Recipe:
             closes_intent=new.closes_intent,
         )
         return self._created(spec, record, created, linked=link is not None)
+
+    def _look_alike(self, spec: EntitySpec, record: Incoming) -> Ours | Ambiguous | None:
+        """What a create left when its key was never saved and no match key can find it: the
+        one unlinked record holding the values the create sent, if the destination can look
+        (`look_alikes`, see `Destination`)."""
+        look_alikes = getattr(self.destination, "look_alikes", None)
+        if look_alikes is None:
+            return None
+        found: Sequence[Ours] = look_alikes(spec.name, spec.merged_fields(record.values))
+        system = self.destination.system
+        return choose_look_alike(
+            found, lambda candidate: self.effects.find(spec.name, system, candidate) is not None
+        )
 
     def create_many(
         self, spec: EntitySpec, records: Sequence[Incoming], untaken: Untaken = NOTHING_UNTAKEN

@@ -26,7 +26,7 @@ from crmsync.destination import (
     SystemicError,
 )
 from crmsync.effects import Effects, KnownLinks, PlannedEffects, ids_by_system
-from crmsync.identity import choose_candidate, same_match_keys
+from crmsync.identity import choose_candidate, lacks_match_values, same_match_keys
 from crmsync.normalise import normalise_key
 from crmsync.plan import Plan
 from crmsync.quarantine import QuarantineItem
@@ -114,11 +114,43 @@ class Synchronizer:
                 outcomes.append(outcome)
                 continue
             work.append((record, link, ours.get(outcome.destination_id or "")))
+        work = self._hold_possible_lost_creates(spec, work, outcomes)
         interrupted = self._interrupted(spec, [record for record, link, _ in work if link is None])
         untaken = self._untaken(spec, [record for record, _link, _ours in work], links)
         for members in _rounds(same_match_keys(spec, work, lambda item: item[0], untaken)):
             outcomes.extend(self._apply_together(spec, members, interrupted, untaken))
         return outcomes
+
+    def _hold_possible_lost_creates(
+        self,
+        spec: EntitySpec,
+        work: list[tuple[Incoming, Link | None, Ours | None]],
+        outcomes: list[Outcome],
+    ) -> list[tuple[Incoming, Link | None, Ours | None]]:
+        """Defer the unlinked records no match key can tell apart while a create of the same
+        entity toward their own system is unconfirmed (sent, answer lost: see
+        AnswerLostError). Such a record may be that create, its correlation key never saved;
+        copied back now it would be a second record on both sides. The other leg's next run
+        finds it (by key, match key or look-alike) and links it, and this one then sees it
+        linked. Returns the rest of `work`."""
+        pending: dict[str, int] = {}
+        rest = []
+        for item in work:
+            record, link, _ours = item
+            if link is None and not record.deleted and lacks_match_values(spec, record):
+                if record.system not in pending:
+                    pending[record.system] = self.crosswalk.quarantine.count(
+                        record.system, spec.name, "unconfirmed"
+                    )
+                if pending[record.system]:
+                    reason = (
+                        f"a {spec.name} created in {record.system} has its answer lost and may "
+                        "be this record: waiting for the run that looks it up"
+                    )
+                    outcomes.append(self.recipe.defer(spec, record, reason))
+                    continue
+            rest.append(item)
+        return rest
 
     def scanned(self, entity: str, system: str, present: Set[str]) -> list[Outcome]:
         """A complete scan of `system`'s `entity` records held `present`: each linked record

@@ -161,6 +161,17 @@ class MemoryCrm:
                 return self._ours(record_id, record)
         return None
 
+    def look_alikes(self, entity: str, values: Mapping[str, Any]) -> list[Ours]:
+        """Live records holding every value the create gave."""
+        self.calls["look_alikes"] += 1
+        given = {field: value for field, value in values.items() if value not in (None, "")}
+        return [
+            self._ours(record_id, record)
+            for record_id, record in self._rows(entity)
+            if not record["deleted"]
+            and all(record["values"].get(f) == value for f, value in given.items())
+        ]
+
     def create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:
         self.calls["create"] += 1
         reason = self.reject(entity, values)

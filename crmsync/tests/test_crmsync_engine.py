@@ -627,6 +627,52 @@ def test_a_create_whose_answer_was_lost_is_looked_up_by_its_key_not_made_again(w
     assert world.crosswalk.quarantine.items() == []
 
 
+def test_a_lost_create_no_match_key_finds_is_not_copied_back_and_is_found_by_its_values(world):
+    """A person without e-mail, created on the right with its answer lost and its key never
+    saved: the right-to-left leg holds the new right-side person back (it may be that create)
+    instead of copying it, and the next run finds it by the values it was created with."""
+    company = world.left.add("company", name="Acme AS", org_number="912345678")
+    world.both()
+    world.left.add("person", name="Kari", company_id=company)
+    world.right.keyless_creates = True
+    world.right.lost_answers = 1
+
+    there, back = world.both()
+
+    assert there.get("person", "deferred") == back.get("person", "deferred") == 1
+    kinds = sorted((i.kind, i.destination_system) for i in world.crosswalk.quarantine.items())
+    assert kinds == [("deferred", "customcrm"), ("unconfirmed", "superoffice")]
+    assert "may be this record" in world.crosswalk.quarantine.items("deferred")[0].reason
+    assert len(world.left.live("person")) == 1  # not copied back
+
+    world.right.keyless_creates = False
+    world.both()
+
+    assert world.right.calls["create"] == 2  # the company and the person: none made twice
+    assert world.right.calls["look_alikes"] == 1
+    assert (len(world.left.live("person")), len(world.right.live("person"))) == (1, 1)
+    assert world.mirrored("person")
+    assert world.crosswalk.quarantine.items() == []
+    world.reset_calls()
+    world.both()
+    assert world.writes() == 0
+
+
+def test_two_look_alikes_of_a_lost_create_are_ambiguous(world):
+    world.left.add("person", name="Kari")
+    world.right.keyless_creates = True
+    world.right.lost_answers = 1
+    world.leg(world.left, world.right)
+    world.right.add("person", name="Kari")  # a user makes the same person meanwhile
+
+    world.leg(world.left, world.right)
+
+    (item,) = world.crosswalk.quarantine.items()
+    assert item.kind == "ambiguous"
+    assert item.reason == "2 candidates holding the values of this record's create: s1, s2"
+    assert len(world.right.live("person")) == 2  # nothing made a third
+
+
 def test_records_sharing_a_match_key_are_not_bulk_created_side_by_side(world):
     world.right.add("company", name="Acme AS", org_number="912345678")
     world.right.add("company", name="Acme Holding", org_number="912 345 678")

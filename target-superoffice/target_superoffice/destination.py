@@ -43,12 +43,15 @@ from superoffice_client.fanout import each_at_once
 
 from target_superoffice.correlation import CorrelationKeys, ForeignKeys
 from target_superoffice.entities import (
+    LOOK_ALIKE_FIELDS,
     PRIMED_KEYS,
     PRODUCTS,
     RESOURCES,
     Blanks,
     as_ours,
     find_candidates,
+    holds_values,
+    person_look_alikes,
 )
 from target_superoffice.payloads import UnknownListValueError
 from target_superoffice.quotes import QuoteChain
@@ -154,6 +157,20 @@ class SuperOfficeDestination:
         with translated_errors():
             normaliser = self.primed.normalisers.get((entity, key))
             return find_candidates(self.client, resource, key, [value], 1, normaliser)
+
+    def look_alikes(self, entity: str, values: Mapping[str, Any]) -> list[Ours]:
+        """Persons and quote lines holding a create's values (`LOOK_ALIKE_FIELDS`): what a
+        create left when its foreign key, saved in a second call, never was, and no match key
+        (a person's e-mail; a line has none) can find it. crmsync links the one not linked."""
+        fields = LOOK_ALIKE_FIELDS.get(entity)
+        if fields is None:
+            return []
+        with translated_errors():
+            if entity == "quote_line":
+                found = self.quotes.lines_of(int(values["quoteAlternativeId"]))
+            else:
+                found = person_look_alikes(self.client, values)
+        return [ours for ours in found if holds_values(ours, values, fields)]
 
     def known_matches(self, entity: str, key: str, value: str) -> list[Ours] | None:
         """What `match` would answer for `value` without a request: the primed answer."""

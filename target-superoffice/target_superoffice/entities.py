@@ -35,17 +35,20 @@ from superoffice_client.archive_rows import COLUMNS, UnknownCountryError, archiv
 from superoffice_client.fanout import each_at_once
 from superoffice_client.feed import parse_moment
 from superoffice_client.patch import merge_patch
-from superoffice_client.query import ArchiveQuery, any_of, equals, one_of
+from superoffice_client.query import ArchiveQuery, all_of, any_of, equals, one_of
 
 from target_superoffice import payloads
 
 __all__ = [
+    "LOOK_ALIKE_FIELDS",
     "PRODUCTS",
     "RESOURCES",
     "Blanks",
     "Resource",
     "as_ours",
     "find_candidates",
+    "holds_values",
+    "person_look_alikes",
     "unmodified_since",
 ]
 
@@ -356,3 +359,56 @@ def find_candidates(
         return [ours for ours in found if normalise_key(normaliser, ours.values.get(key)) in asked]
 
     return [ours for found in each_at_once(candidates, chunks, concurrency) for ours in found]
+
+
+LOOK_ALIKE_FIELDS: dict[str, tuple[str, ...]] = {
+    "person": ("contactId", "firstname", "lastname"),
+    "quote_line": (
+        "quoteAlternativeId",
+        "productId",
+        "description",
+        "quantity",
+        "unitListPrice",
+        "discountPercent",
+    ),
+}
+"""The values a created person or quote line is recognised by when its correlation key was never
+saved (crmsync's `look_alikes`); companies and products always have a match key that finds
+them (the name; the code, which every Customcrm product has)."""
+
+
+def holds_values(ours: Ours, values: Mapping[str, Any], fields: Sequence[str]) -> bool:
+    """`ours` holds each of `fields` that `values` gives (one the create left out got the
+    server's default: a line's discount 0): numbers (and ids as text) compared as numbers,
+    text without surrounding spaces."""
+    return all(
+        _comparable(ours.values.get(f)) == _comparable(values[f])
+        for f in fields
+        if values.get(f) not in (None, "")
+    )
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        try:
+            return float(value) if value else None
+        except ValueError:
+            return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def person_look_alikes(client: SuperOfficeClient, values: Mapping[str, Any]) -> list[Ours]:
+    """Persons of the same company with the same first and last name (one archive query;
+    `eq` ignores case, so the caller compares them again)."""
+    company = values.get("contactId")
+    restriction = all_of(
+        equals("firstName", values["firstname"]) if values.get("firstname") else None,
+        equals("lastName", values["lastname"]) if values.get("lastname") else None,
+        equals("contactId", int(company)) if company not in (None, "") else None,
+    )
+    if not restriction:
+        return []
+    return [as_ours(row, PERSONS.spec) for row in _archive_rows(client, PERSONS, restriction)]

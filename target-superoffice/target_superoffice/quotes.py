@@ -213,6 +213,12 @@ class QuoteChain:
         row = rows.quote_line_row(line, product_id, sale.get("UpdatedDate"))
         return as_ours(row, LINES, {"line": dict(line), "saleId": int(sale["SaleId"])})
 
+    def lines_of(self, alternative_id: int) -> list[Ours]:
+        """The lines of one quote alternative (one GetQuoteLines call)."""
+        lines = self._agent("GetQuoteLines", {"QuoteAlternativeId": alternative_id}) or []
+        found = (self.line_ours(line) for line in lines)
+        return [ours for ours in found if ours is not None]
+
     def get_line(self, line_id: str) -> Entity | None:
         """The QuoteLine carrier, or None when it is gone."""
         try:

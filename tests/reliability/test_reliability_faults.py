@@ -76,3 +76,46 @@ def test_a_two_way_sync_under_ten_percent_faults_converges_without_loss_or_dupli
     assert crms.dangling_links() == []
     same_records_on_both_sides(crms)
     assert crms.quarantine() == []
+
+
+def test_a_lost_create_no_match_key_can_find_is_not_copied_back_nor_made_twice(
+    fresh: Any,
+) -> None:
+    """A person without e-mail and a quote line: the answers of their SuperOffice creates are
+    lost and the foreign keys (a second call) never saved, so only their values tell which
+    records they are. The other leg of the same job holds the new SuperOffice records back
+    instead of copying them into Customcrm, and the next job links them by those values."""
+    crms = fresh(seed=2)
+    crms.sync()
+    customer = next(c for c in crms.customcrm.records("customers") if not c["deleted_at"])
+    quote = next(q for q in crms.customcrm.records("quotes") if not q["deleted_at"])
+    product = next(p for p in crms.customcrm.records("products") if not p["deleted_at"])
+    person = {"first_name": "Uten", "last_name": "Epost", "customer_id": customer["id"]}
+    crms.cc("POST", "contacts", json=person)
+    line = {"product_id": product["id"], "quantity": 7, "unit_price": 12.5, "description": "Lost"}
+    crms.cc("POST", f"quotes/{quote['id']}/lines", json=line)
+    lines_before = len(crms.superoffice.records("quote_lines"))
+
+    crms.superoffice.set_faults(rate_drop_after_write=1.0)  # every write: done, answer lost
+    assert crms.run_leg(LEGS[0]).target_code == 0
+    crms.superoffice.clear_faults()
+    held = {(item["entity"], item["kind"]) for item in crms.quarantine()}
+    assert held == {("person", "unconfirmed"), ("quote_line", "unconfirmed")}
+    assert crms.run_leg(LEGS[1]).target_code == 0  # the same job's other leg
+    waiting = {(i["entity"], i["kind"], i["source_system"]) for i in crms.quarantine()}
+    assert ("person", "deferred", "superoffice") in waiting
+    assert ("quote_line", "deferred", "superoffice") in waiting
+
+    crms.sync()  # the next job: links both, then the held-back records are echoes
+    named = [c for c in crms.customcrm.records("contacts") if c["last_name"] == "Epost"]
+    so_named = [p for p in crms.superoffice.records("persons") if p["Lastname"] == "Epost"]
+    assert (len(named), len(so_named)) == (1, 1)
+    assert crms.linked("person", "customcrm", named[0]["id"]) == str(so_named[0]["_id"])
+    cc_lines = [x for x in crms.customcrm.records("quote_lines") if x["description"] == "Lost"]
+    assert len(cc_lines) == 1
+    assert len(crms.superoffice.records("quote_lines")) == lines_before + 1
+    assert crms.quarantine() == []
+    crms.customcrm.clear_requests()
+    crms.superoffice.clear_requests()
+    crms.sync()
+    assert crms.writes() == 0
