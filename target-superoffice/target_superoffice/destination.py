@@ -110,8 +110,9 @@ class SuperOfficeDestination:
         self.keys = CorrelationKeys(client, foreign, correlation_field)
         self.concurrency = max(1, concurrency)
         self.primed = PrimedMatches(PRIMED_KEYS)
-        self._resumed_sales: dict[str, int] = {}
-        """Correlation key -> the Sale an interrupted quote create left (find_by_correlation)."""
+        self._resumed_sales: dict[str, int | None] = {}
+        """Correlation key -> the Sale an interrupted quote create left (find_by_correlation);
+        None when its key was not found (the Sale may be there without it)."""
         self._lock = threading.Lock()
 
     def _read(self, entity: str, record_id: str) -> Ours | None:
@@ -197,9 +198,8 @@ class SuperOfficeDestination:
         with translated_errors():
             if entity == "quote":
                 sale_id = self.keys.find("sale", correlation_key)
-                if sale_id:
-                    with self._lock:
-                        self._resumed_sales[correlation_key] = sale_id
+                with self._lock:
+                    self._resumed_sales[correlation_key] = sale_id or None
                 return None
             record_id = self.keys.find(TABLES[entity], correlation_key)
             ours = self._read(entity, str(record_id)) if record_id else None
@@ -208,7 +208,13 @@ class SuperOfficeDestination:
     def _create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:
         if entity == "quote":
             with self._lock:
+                resumed = correlation_key in self._resumed_sales
                 sale_id = self._resumed_sales.pop(correlation_key, None)
+            if sale_id is None and resumed and not self.keys.in_create("sale"):
+                # the key, a second call, may never have been saved: the Sale's look-alike
+                sale_id = self.quotes.sale_without_quote(values)
+                if sale_id is not None:
+                    self.keys.save("sale", sale_id, correlation_key)
             if sale_id is None:
                 sale = self.quotes.create_sale(values, self.keys.udefs("sale", correlation_key))
                 sale_id = int(sale["SaleId"])

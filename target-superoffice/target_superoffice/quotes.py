@@ -24,7 +24,7 @@ from typing import Any
 from crmsync.destination import Ours, RecordRejectedError
 from superoffice_client import ApiError, NotFoundError, SuperOfficeClient, rows
 from superoffice_client.patch import merge_patch
-from superoffice_client.query import ArchiveQuery, equals, one_of
+from superoffice_client.query import ArchiveQuery, all_of, equals, one_of
 
 from target_superoffice import payloads
 from target_superoffice.entities import Blanks, as_ours, unmodified_since
@@ -233,10 +233,28 @@ class QuoteChain:
 
     # -- writing ---------------------------------------------------------------------------
 
+    def sale_without_quote(self, values: Mapping[str, Any]) -> int | None:
+        """The Sale a quote create made when its key never got saved (a kill, or the POST's
+        answer lost): the company's one Sale with the heading `create_sale` gives and no quote
+        yet (one Sale archive request). None for none, or for two or more."""
+        heading = str(_heading(values) or "")
+        restriction = all_of(
+            equals("heading", heading),
+            equals("contactId", int(values["contactId"])) if values.get("contactId") else None,
+        )
+        query = ArchiveQuery(select=("saleId", "heading", "hasQuote"), filter=restriction, top=20)
+        found = {
+            int(row["saleId"])
+            for row in self.client.archive_page("Sale", query)
+            if (row.get("heading") or "") == heading
+            and str(row.get("hasQuote")).lower() in ("false", "0", "none", "")
+        }
+        return found.pop() if len(found) == 1 else None
+
     def create_sale(self, values: Mapping[str, Any], udefs: Mapping[str, Any]) -> Entity:
         """POST Sale: the head of a new quote chain, carrying `udefs` (the correlation key)."""
         changes = dict(values)
-        changes.setdefault("heading", values.get("name") or "Quote")
+        changes["heading"] = _heading(values)
         body = payloads.sale_payload(
             self.blanks.get("Sale"), changes, self._currencies_for(changes)
         )
@@ -352,6 +370,11 @@ class QuoteChain:
         """A line already gone is deleted (a delete sent again after its answer was lost)."""
         with contextlib.suppress(NotFoundError):
             self._agent("DeleteQuoteLine", {"QuoteLineId": int(ours.id)})
+
+
+def _heading(values: Mapping[str, Any]) -> Any:
+    """A new Sale's heading: the quote's heading when it has the column, else its name."""
+    return values["heading"] if "heading" in values else values.get("name") or "Quote"
 
 
 def _quote_ours(

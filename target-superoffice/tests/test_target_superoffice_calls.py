@@ -529,6 +529,29 @@ def test_a_create_whose_answer_is_lost_is_not_sent_again_but_looked_up(
     assert leg.crosswalk.quarantine.items() == [], again
 
 
+def test_a_quote_whose_sale_create_lost_its_answer_goes_on_that_sale_next_run(
+    leg: Leg, empty_tenant: RunningSandbox
+) -> None:
+    """POST Sale, the head of a new quote's chain, is carried out and its answer lost: with
+    foreign keys its key was never saved, so the next run takes the company's Sale with that
+    heading and no quote yet instead of leaving it behind and making a second one."""
+    leg.run([("company", _companies(1)), ("person", [_incoming("con_1", V1, PERSON)])])
+    empty_tenant.set_faults(rate_drop_after_write=1.0)
+
+    first = leg.run([("quote", [_incoming("quo_1", V1, QUOTE)])])
+
+    assert first == {"quote": ["deferred"]}
+    assert len(empty_tenant.records("sales")) == 1
+    empty_tenant.clear_faults()
+    leg.run([])
+    (sale,) = empty_tenant.records("sales")
+    assert sale["Heading"] == QUOTE["heading"]
+    quote_id = leg.link("quote", "quo_1")
+    linked = leg.destination.fetch("quote", [quote_id])[quote_id]
+    assert linked.extra["sale"]["SaleId"] == sale["_id"]
+    assert leg.crosswalk.quarantine.items() == []
+
+
 def test_products_whose_answers_were_lost_are_found_by_their_code_on_the_next_run(
     leg: Leg, empty_tenant: RunningSandbox
 ) -> None:
