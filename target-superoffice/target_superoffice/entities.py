@@ -378,17 +378,19 @@ them (the name; the code, which every Customcrm product has)."""
 
 
 def holds_values(ours: Ours, values: Mapping[str, Any], fields: Sequence[str]) -> bool:
-    """`ours` holds each of `fields` that `values` gives (one the create left out got the
-    server's default: a line's discount 0): numbers (and ids as text) compared as numbers,
-    text without surrounding spaces."""
-    return all(
-        _comparable(ours.values.get(f)) == _comparable(values[f])
-        for f in fields
-        if values.get(f) not in (None, "")
-    )
+    """`ours` holds each of `fields` as `values` gives it: numbers (and ids as text) compared
+    as numbers, text without surrounding spaces; a value the create left out (none, empty)
+    is held by an empty one or the server's default 0 (a line's discount)."""
+    return all(_holds(ours.values.get(field), values.get(field)) for field in fields)
+
+
+def _holds(stored: Any, sent: Any) -> bool:
+    stored, sent = _comparable(stored), _comparable(sent)
+    return stored in (None, 0.0) if sent is None else stored == sent
 
 
 def _comparable(value: Any) -> Any:
+    """None for none or empty text, numbers (also as text) as floats, text stripped."""
     if isinstance(value, str):
         value = value.strip()
         try:

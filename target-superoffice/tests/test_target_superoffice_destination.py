@@ -74,6 +74,8 @@ def test_look_alikes_are_the_records_holding_what_a_create_sent(
     assert some.id in {found.id for found in destination.look_alikes(entity, sent)}
     other = {**sent, told_apart_by: 99 if told_apart_by == "quantity" else "Someone"}
     assert some.id not in {found.id for found in destination.look_alikes(entity, other)}
+    left_out = {**sent, told_apart_by: None}  # the record holds one: not what this create made
+    assert some.id not in {found.id for found in destination.look_alikes(entity, left_out)}
     assert destination.look_alikes("company", {"name": "Any"}) == []  # match keys find those
 
 
