@@ -379,6 +379,11 @@ class Crosswalk:
         """Which of these source records have an unfinished create (see `Intents.open_among`)."""
         return self.intents.open_among(entity, source_system, source_ids)
 
+    def unfinished_creates(self, entity: str, destination_system: str) -> int:
+        """How many creates of `entity` toward `destination_system` are not linked yet: in
+        flight, interrupted, or held as `unconfirmed` (see `Intents.count_toward`)."""
+        return self.intents.count_toward(entity, destination_system)
+
     def open_intent(self, entity: str, source_system: str, source_id: str) -> str | None:
         """The correlation key of an unfinished create of this source record, if any."""
         return self.intents.open(entity, source_system, source_id)

@@ -174,6 +174,18 @@ class Intents:
                 )
         return found
 
+    def count_toward(self, entity: str, destination_system: str) -> int:
+        """How many creates of `entity` in `destination_system` are unfinished."""
+        intents = store.intents
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                sa.select(sa.func.count()).where(
+                    intents.c.entity == entity,
+                    intents.c.destination_system == destination_system,
+                )
+            ).scalar()
+        return int(found or 0)
+
     def open(self, entity: str, source_system: str, source_id: str) -> str | None:
         """The correlation key of an unfinished create of this source record, if any."""
         intents = store.intents

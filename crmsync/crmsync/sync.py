@@ -128,24 +128,25 @@ class Synchronizer:
         outcomes: list[Outcome],
     ) -> list[tuple[Incoming, Link | None, Ours | None]]:
         """Defer the unlinked records no match key can tell apart while a create of the same
-        entity toward their own system is unconfirmed (sent, answer lost: see
-        AnswerLostError). Such a record may be that create, its correlation key never saved;
-        copied back now it would be a second record on both sides. The other leg's next run
-        finds it (by key, match key or look-alike) and links it, and this one then sees it
-        linked. Returns the rest of `work`."""
-        pending: dict[str, int] = {}
+        entity toward their own system is unfinished: held as `unconfirmed` (sent, answer
+        lost), interrupted by a crash, or in flight in a run of the other leg. Such a record
+        may be that create, its correlation key not saved yet; copied back now it would be a
+        second record on both sides. The other leg finds it (by key, match key or
+        look-alike) and links it, and this one then sees it linked. Returns the rest of
+        `work`."""
+        unfinished: dict[str, int] = {}
         rest = []
         for item in work:
             record, link, _ours = item
             if link is None and not record.deleted and lacks_match_values(spec, record):
-                if record.system not in pending:
-                    pending[record.system] = self.crosswalk.quarantine.count(
-                        record.system, spec.name, "unconfirmed"
+                if record.system not in unfinished:
+                    unfinished[record.system] = self.crosswalk.unfinished_creates(
+                        spec.name, record.system
                     )
-                if pending[record.system]:
+                if unfinished[record.system]:
                     reason = (
-                        f"a {spec.name} created in {record.system} has its answer lost and may "
-                        "be this record: waiting for the run that looks it up"
+                        f"a create of a {spec.name} in {record.system} is not confirmed yet and "
+                        "may be this record: waiting for the run that looks it up"
                     )
                     outcomes.append(self.recipe.defer(spec, record, reason))
                     continue

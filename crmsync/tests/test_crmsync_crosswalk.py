@@ -124,6 +124,10 @@ def test_an_intent_of_an_ended_run_is_taken_over_with_its_key(url):
 
     assert taken is not None
     assert (taken.correlation_key, taken.resumed) == (first.correlation_key, True)
+    assert crosswalk.unfinished_creates("company", "superoffice") == 1  # one, taken over
+    assert crosswalk.unfinished_creates("company", "customcrm") == 0
+    crosswalk.release_intent(taken.correlation_key)
+    assert crosswalk.unfinished_creates("company", "superoffice") == 0
     crosswalk.close()
 
 

@@ -658,6 +658,20 @@ def test_a_lost_create_no_match_key_finds_is_not_copied_back_and_is_found_by_its
     assert world.writes() == 0
 
 
+def test_a_record_that_may_be_a_create_in_flight_in_the_other_leg_is_not_copied_back(world):
+    """The other leg, running at the same time, has sent a person's create and not linked it
+    yet (its key is not saved either): a new keyless person it may be is held back."""
+    left_person = world.left.add("person", name="Kari")
+    other_leg = world.crosswalk.runs.start("customcrm->superoffice", "superoffice", False)
+    world.crosswalk.claim_intent("person", "customcrm", left_person, "superoffice", other_leg)
+    world.right.add("person", name="Kari")  # its create, landed
+
+    report = world.leg(world.right, world.left)
+
+    assert report.get("person", "deferred") == 1
+    assert list(world.left.live("person")) == [left_person]  # nothing copied back
+
+
 def test_two_look_alikes_of_a_lost_create_are_ambiguous(world):
     world.left.add("person", name="Kari")
     world.right.keyless_creates = True
