@@ -552,6 +552,27 @@ def test_a_quote_whose_sale_create_lost_its_answer_goes_on_that_sale_next_run(
     assert leg.crosswalk.quarantine.items() == []
 
 
+def test_a_quote_whose_chain_lost_an_answer_is_finished_on_its_sale_next_run(
+    leg: Leg, empty_tenant: RunningSandbox
+) -> None:
+    """Seed 0 loses the answer of CreateAndSaveQuote after the Sale and its key were saved:
+    the next run finds the Sale by its key and takes the quote made on it."""
+    leg.run([("company", _companies(1)), ("person", [_incoming("con_1", V1, PERSON)])])
+    empty_tenant.set_faults(rate_drop_after_write=0.5, seed=0)
+
+    first = leg.run([("quote", [_incoming("quo_1", V1, QUOTE)])])
+
+    assert first == {"quote": ["deferred"]}
+    assert (len(empty_tenant.records("sales")), len(empty_tenant.records("quotes"))) == (1, 1)
+    empty_tenant.clear_faults()
+    leg.run([])
+    assert (len(empty_tenant.records("sales")), len(empty_tenant.records("quotes"))) == (1, 1)
+    (alternative,) = empty_tenant.records("quote_alternatives")
+    assert leg.link("quote", "quo_1") == str(alternative["_id"])
+    assert alternative["Name"] == QUOTE["name"]
+    assert leg.crosswalk.quarantine.items() == []
+
+
 def test_products_whose_answers_were_lost_are_found_by_their_code_on_the_next_run(
     leg: Leg, empty_tenant: RunningSandbox
 ) -> None:
