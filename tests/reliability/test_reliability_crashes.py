@@ -56,13 +56,6 @@ def kill_and_rerun(crms: Any, leg: str, kills: int, most: int, rng: random.Rando
     return points
 
 
-def same_records_on_both_sides(crms: Any) -> None:
-    keys = crms.natural_keys()
-    for entity in ("company", "person", "product"):
-        assert keys[f"customcrm {entity}"] == keys[f"superoffice {entity}"], entity
-    assert crms.quote_counts()[0] == crms.quote_counts()[1]
-
-
 def edit_both_sides(crms: Any) -> dict[str, Any]:
     """Edits on both sides that the rerun after the kills must carry over."""
     people = sorted(
@@ -124,7 +117,7 @@ def test_sigkill_of_a_target_at_seeded_points_loses_nothing_and_duplicates_nothi
         for leg in LEGS
     }
     crms.sync()  # a second pass links what one leg deferred for the other
-    same_records_on_both_sides(crms)
+    crms.assert_same_records()
     assert crms.quarantine() == []
 
     edits = edit_both_sides(crms)
@@ -135,7 +128,7 @@ def test_sigkill_of_a_target_at_seeded_points_loses_nothing_and_duplicates_nothi
         for leg in LEGS
     }
     crms.sync()  # a second pass links what one leg deferred for the other
-    same_records_on_both_sides(crms)
+    crms.assert_same_records()
     assert crms.quarantine() == []
     for number, person_id in enumerate(edits["cc_people"]):
         so_id = crms.linked("person", "customcrm", person_id)
@@ -161,4 +154,4 @@ def test_a_rerun_right_after_a_kill_during_creates_converges(fresh: Any) -> None
     crms.replay(leg, messages)
     crms.run_leg(LEGS[1])
     assert [q["reason"] for q in crms.quarantine()] == []
-    same_records_on_both_sides(crms)
+    crms.assert_same_records()
