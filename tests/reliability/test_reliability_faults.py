@@ -44,7 +44,7 @@ def retries_logged(crms: Any) -> int:
     return sum(len(RETRY_LINE.findall(text)) for text in logs)
 
 
-def test_a_two_way_sync_under_ten_percent_faults_converges_without_loss_or_duplicates(
+def test_a_two_way_sync_under_fourteen_percent_faults_converges_without_loss_or_duplicates(
     fresh: Any,
 ) -> None:
     crms = fresh(seed=4)
