@@ -388,10 +388,12 @@ class Recipe:
             earlier = self.destination.find_by_correlation(spec.name, intent.correlation_key)
             if earlier is None:
                 matched = self._match(spec, record, untaken)
-                if matched is None and lacks_match_values(spec, record):
+                looked = matched is None and lacks_match_values(spec, record)
+                if looked:
                     matched = self._look_alike(spec, record)
                 if isinstance(matched, Ambiguous):
-                    self.effects.release_intent(intent.correlation_key)
+                    if not looked:  # look-alikes are only asked while the intent is open
+                        self.effects.release_intent(intent.correlation_key)
                     return self.reject(spec, record, matched.reason, kind="ambiguous")
                 earlier = matched
             if earlier is not None:

@@ -685,6 +685,14 @@ def test_two_look_alikes_of_a_lost_create_are_ambiguous(world):
     assert item.kind == "ambiguous"
     assert item.reason == "2 candidates holding the values of this record's create: s1, s2"
     assert len(world.right.live("person")) == 2  # nothing made a third
+    world.right.remove("person", "s2")  # the operator removes the user's one, then retries
+    world.crosswalk.quarantine.request_retry([item.id])
+
+    world.leg(world.left, world.right)
+
+    assert world.crosswalk.quarantine.items() == []
+    assert list(world.right.live("person")) == ["s1"]  # the lost create, linked at last
+    assert world.crosswalk.translate("person", "customcrm", "c1", "superoffice") == "s1"
 
 
 def test_records_sharing_a_match_key_are_not_bulk_created_side_by_side(world):
