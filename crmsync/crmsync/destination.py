@@ -93,6 +93,11 @@ class Destination(Protocol):
       create it resumes (interrupted, or its answer lost) when the correlation key finds
       nothing and the record has no match-key value: a destination that saves the key in a
       second call can leave such a record without one, and nothing else can find it.
+    - `moves_parent`, a mapping {child entity: parent entity}, says that writing a child
+      moves its parent's version (Customcrm: a quote line moves its quote's `updated_at`).
+      After each batch crmsync reads the parents its child writes moved (one `fetch`) and
+      moves the receipt of each that still holds its agreed base, so that the other leg
+      takes the moved parent for our own write coming back, not for an edit.
     """
 
     system: str

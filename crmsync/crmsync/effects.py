@@ -22,16 +22,55 @@ from crmsync.destination import (
 from crmsync.merge import FieldConflict
 from crmsync.plan import Plan
 
-__all__ = ["Effects", "KnownLinks", "PlannedEffects"]
+__all__ = ["Effects", "KnownLinks", "MovedParents", "PlannedEffects"]
+
+
+class MovedParents:
+    """The parents whose version this run's child writes moved, in a CRM where writing a
+    child moves its parent (Customcrm: a quote line moves its quote's `updated_at`).
+
+    `parents` maps a child entity to its reference field and the parent entity. Thread-safe:
+    the workers note, the Synchronizer takes.
+    """
+
+    def __init__(self, parents: Mapping[str, tuple[str, str]]) -> None:
+        self._parents = dict(parents)
+        self._moved: dict[str, dict[str, None]] = {}
+        self._lock = threading.Lock()
+
+    def note(self, entity: str, *values: Mapping[str, Any]) -> None:
+        """A write of `entity` holding these values (before and after) is about to be sent."""
+        found = self._parents.get(entity)
+        if found is None:
+            return
+        field, parent = found
+        with self._lock:
+            for one in values:
+                parent_id = one.get(field)
+                if parent_id is not None and parent_id != "":
+                    self._moved.setdefault(parent, {})[str(parent_id)] = None
+
+    def take(self) -> dict[str, list[str]]:
+        """The parent ids noted since the last take, by parent entity."""
+        with self._lock:
+            moved, self._moved = self._moved, {}
+        return {entity: list(ids) for entity, ids in moved.items()}
 
 
 class Effects:
     """Live effects: calls the destination and commits to the crosswalk."""
 
-    def __init__(self, crosswalk: Crosswalk, destination: Destination, run_id: int) -> None:
+    def __init__(
+        self,
+        crosswalk: Crosswalk,
+        destination: Destination,
+        run_id: int,
+        parents: Mapping[str, tuple[str, str]] | None = None,
+    ) -> None:
         self.crosswalk = crosswalk
         self.destination = destination
         self.run_id = run_id
+        self.moved = MovedParents(parents or {})
         self._held = crosswalk.quarantine.keys(destination.system)
         self._held_lock = threading.Lock()
 
@@ -63,6 +102,7 @@ class Effects:
 
     def create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:
         """Create the record in the destination."""
+        self.moved.note(entity, values)
         return self.destination.create(entity, values, correlation_key)
 
     def claim_intents(self, entity: str, sources: Sequence[tuple[str, str]]) -> list[Intent | None]:
@@ -75,6 +115,7 @@ class Effects:
         """Create many records in the destination's bulk create (see `Destination`)."""
         if not isinstance(self.destination, BulkCreator):
             raise TypeError(f"{self.destination.system} has no bulk create")
+        self.moved.note(entity, *(values for values, _key in items))
         return self.destination.create_many(entity, items)
 
     def link_many(self, entity: str, new_links: Sequence[NewLink]) -> list[bool]:
@@ -83,10 +124,12 @@ class Effects:
 
     def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:
         """Write only `changes` to the destination."""
+        self.moved.note(entity, ours.values, changes)
         return self.destination.update(entity, ours, changes)
 
     def delete(self, entity: str, ours: Ours) -> None:
         """Soft-delete in the destination."""
+        self.moved.note(entity, ours.values)
         self.destination.delete(entity, ours)
 
     def unlink(self, link: Link) -> None:

@@ -9,7 +9,13 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["is_echo", "normalise_version", "parse_timestamp", "receipt_for"]
+__all__ = [
+    "is_echo",
+    "normalise_version",
+    "parse_timestamp",
+    "receipt_for",
+    "receipt_moved_by_children",
+]
 
 
 def parse_timestamp(value: object) -> dt.datetime | None:
@@ -55,3 +61,26 @@ def receipt_for(
     if all(merged.get(key) == value for key, value in theirs.items()):
         return normalise_version(version_after)
     return None
+
+
+def receipt_moved_by_children(
+    base: Mapping[str, Any] | None,
+    receipt: str | None,
+    values: Mapping[str, Any],
+    version: object,
+) -> str | None:
+    """The new receipt of a parent whose version our own child writes moved, else None.
+
+    In a CRM where writing a child moves its parent (Customcrm: a quote line moves its
+    quote's `updated_at`), the parent comes back on the other leg looking edited although
+    only we wrote. The moved version is ours too when the parent still holds exactly the
+    agreed base and was ours before (a receipt): whoever else wrote in between changed
+    nothing that syncs. A parent that differs may carry a user's edit, and one without a
+    receipt differs from the other side on purpose: both must travel, so neither moves.
+    """
+    if receipt is None or base is None:
+        return None
+    if set(values) != set(base) or any(base[key] != value for key, value in values.items()):
+        return None
+    moved = normalise_version(version)
+    return moved if moved != receipt else None

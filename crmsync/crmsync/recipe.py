@@ -30,7 +30,7 @@ from crmsync.records import EntitySpec, Incoming
 from crmsync.report import RunReport
 from crmsync.settings import SyncSettings
 
-__all__ = ["STALE_ATTEMPTS", "Outcome", "Recipe", "reason_of"]
+__all__ = ["STALE_ATTEMPTS", "Outcome", "Recipe", "comparable", "reason_of"]
 
 Untaken: TypeAlias = Container[tuple[str, str]]
 """(key field, normalised value) pairs no unlinked destination record held at the batch's
@@ -249,7 +249,7 @@ class Recipe:
         """Merge, write the changes, store base and receipt; None if the member moved."""
         target = link.members[self.destination.system]
         theirs = spec.merged_fields(record.values)
-        current = self._comparable(spec, ours)
+        current = comparable(spec, ours)
         merged = merge(target.base, current, theirs, self._policy(spec, record, ours))
         changes = merged.changes(current)
         if changes:
@@ -271,14 +271,6 @@ class Recipe:
         if merged.conflicts:
             self.report.count(spec.name, "conflict", len(merged.conflicts))
         return self._done(spec, record, "updated" if changes else "unchanged", ours.id)
-
-    def _comparable(self, spec: EntitySpec, ours: Ours) -> dict[str, Any]:
-        """Ours with reference ids as strings, as the crosswalk holds them."""
-        values = dict(ours.values)
-        for reference in spec.references:
-            if values.get(reference.field) is not None:
-                values[reference.field] = str(values[reference.field])
-        return values
 
     def _policy(self, spec: EntitySpec, record: Incoming, ours: Ours) -> Policy:
         owners: dict[str, Side] = {}
@@ -523,6 +515,15 @@ class Recipe:
                 spec, record, f"created {spec.name} {created.id} but a concurrent run linked first"
             )
         return self._done(spec, record, "created", created.id)
+
+
+def comparable(spec: EntitySpec, ours: Ours) -> dict[str, Any]:
+    """Ours with reference ids as strings, as the crosswalk holds them."""
+    values = dict(ours.values)
+    for reference in spec.references:
+        if values.get(reference.field) is not None:
+            values[reference.field] = str(values[reference.field])
+    return values
 
 
 _ABSENT = object()

@@ -30,12 +30,14 @@ from crmsync.identity import choose_candidate, lacks_match_values, same_match_ke
 from crmsync.normalise import normalise_key
 from crmsync.plan import Plan
 from crmsync.quarantine import QuarantineItem
+from crmsync.receipts import receipt_moved_by_children
 from crmsync.recipe import (
     STALE_ATTEMPTS,
     Outcome,
     Recipe,
     Untaken,
     as_payload,
+    comparable,
     from_payload,
     reason_of,
 )
@@ -71,7 +73,7 @@ class Synchronizer:
         self.effects: Effects = (
             PlannedEffects(crosswalk, destination, self.run_id, self.plan)
             if self.plan is not None
-            else Effects(crosswalk, destination, self.run_id)
+            else Effects(crosswalk, destination, self.run_id, self._parents_moved_by_children())
         )
         self.recipe = Recipe(self.effects, destination, settings, self.report)
         self._held: dict[str, list[tuple[Incoming, Link]]] = {}
@@ -79,6 +81,18 @@ class Synchronizer:
         self._pool = ThreadPoolExecutor(settings.max_concurrency, thread_name_prefix="crmsync")
         self._finished = False
         self._bulk = isinstance(destination, BulkCreator)
+
+    def _parents_moved_by_children(self) -> dict[str, tuple[str, str]]:
+        """{child entity: (reference field, parent entity)} for the destination's optional
+        `moves_parent` ({child entity: parent entity}: writing a child moves its parent)."""
+        moves: Mapping[str, str] = getattr(self.destination, "moves_parent", {})
+        return {
+            child: (reference.field, parent)
+            for child, parent in moves.items()
+            if child in self.specs
+            for reference in self.specs[child].references
+            if reference.entity == parent
+        }
 
     def spec(self, entity: str) -> EntitySpec:
         """The spec of a link entity this synchronizer knows."""
@@ -119,7 +133,40 @@ class Synchronizer:
         untaken = self._untaken(spec, [record for record, _link, _ours in work], links)
         for members in _rounds(same_match_keys(spec, work, lambda item: item[0], untaken)):
             outcomes.extend(self._apply_together(spec, members, interrupted, untaken))
+        self._settle_moved_parents()
         return outcomes
+
+    def _settle_moved_parents(self) -> None:
+        """Move the receipts of the parents our child writes moved (`MovedParents`), where
+        `receipt_moved_by_children` allows: one batched read of them per entity.
+
+        Otherwise the next run's other leg takes each such parent for an edit and reads it
+        from its side to find nothing changed (two SuperOffice calls for a quote). A failed
+        read costs only that: the receipts stay.
+        """
+        for entity, ids in self.effects.moved.take().items():
+            spec = self.specs.get(entity)
+            if spec is None:
+                continue
+            try:
+                current = self.destination.fetch(entity, ids)
+            except SystemicError:
+                raise
+            except Exception as error:
+                log.warning("%s moved by their children: receipts kept (%s)", entity, error)
+                continue
+            links = self.effects.find_many(entity, self.destination.system, list(current))
+            for record_id, ours in current.items():
+                link = links.get(record_id)
+                member = link.side(self.destination.system) if link else None
+                if member is None or ours.deleted:
+                    continue
+                values = spec.merged_fields(comparable(spec, ours))
+                receipt = receipt_moved_by_children(
+                    member.base, member.receipt_version, values, ours.version
+                )
+                if receipt is not None and member.base is not None:
+                    self.effects.agree(member, member.base, receipt, None, None)
 
     def _hold_possible_lost_creates(
         self,
@@ -394,6 +441,7 @@ class Synchronizer:
         try:
             self._retry_quarantine()
             self._apply_deletes()
+            self._settle_moved_parents()
         except SystemicError:
             self.close("failed")
             raise

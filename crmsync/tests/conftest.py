@@ -241,6 +241,37 @@ class BulkMemoryCrm(MemoryCrm):
         return created
 
 
+class ParentMovingMemoryCrm(BulkMemoryCrm):
+    """Customcrm's rule in small: writing a person moves its company's version (as a quote
+    line moves its quote); `while_writing_a_person` is what a user does meanwhile."""
+
+    moves_parent = {"person": "company"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.while_writing_a_person: Callable[[], None] = lambda: None
+
+    def _move_company(self, entity: str, values: Mapping[str, Any]) -> None:
+        company = values.get("company_id")
+        if entity == "person" and company in self.records.get("company", {}):
+            self.records["company"][company]["version"] = self.tick()
+            self.while_writing_a_person()
+
+    def create(self, entity: str, values: Mapping[str, Any], correlation_key: str) -> Ours:
+        created = super().create(entity, values, correlation_key)
+        self._move_company(entity, values)
+        return created
+
+    def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:
+        updated = super().update(entity, ours, changes)
+        self._move_company(entity, updated.values)
+        return updated
+
+    def delete(self, entity: str, ours: Ours) -> None:
+        super().delete(entity, ours)
+        self._move_company(entity, ours.values)
+
+
 class KnowingMemoryCrm(BulkMemoryCrm):
     """A bulk-creating CRM that answers `known_matches` (as a primed destination does):
     what `match` would answer, without a call of its own."""
@@ -378,6 +409,12 @@ class World:
 @pytest.fixture
 def world(crosswalk: Crosswalk, left: MemoryCrm, right: MemoryCrm) -> World:
     return World(crosswalk, left, right)
+
+
+@pytest.fixture
+def moving(crosswalk: Crosswalk, right: MemoryCrm, clock: Iterator[int]) -> World:
+    """A world whose Customcrm-like side moves a company when one of its persons is written."""
+    return World(crosswalk, ParentMovingMemoryCrm("customcrm", "c", clock), right)
 
 
 @pytest.fixture

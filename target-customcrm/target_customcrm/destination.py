@@ -49,6 +49,9 @@ class CustomcrmDestination:
     """Customcrm as a crmsync destination."""
 
     system = "customcrm"
+    moves_parent = {"quote_line": "quote"}
+    """Writing a quote line moves its quote's `updated_at` (docs/sync-contract.md): crmsync
+    then moves the quote's receipt, so the quote does not come back as an edit."""
 
     def __init__(self, client: CustomcrmClient, *, concurrency: int = 1) -> None:
         self.client = client

@@ -6,7 +6,10 @@ import json
 from typing import Any
 
 import requests
+from crmsync.receipts import normalise_version
 from sandbox.testing import RunningSandbox
+
+from crmsync import Crosswalk
 
 STREAMS = ("customers", "contacts", "products", "quotes", "quote_lines")
 MONEY = ("unit_price", "unit_cost", "vat_rate", "discount_percent", "quantity")
@@ -111,6 +114,24 @@ def test_roundtrip_rests_then_carries_exactly_one_edit(copied: Any) -> None:
     assert [row["city"] for row in copies] == ["Hammerfest"]
 
 
+def test_a_quote_moved_by_its_written_lines_keeps_its_receipt(copied: Any) -> None:
+    """Customcrm moves a quote's `updated_at` when a line is written under it: the receipt
+    follows, so the quote read back on the other leg is our own write, not an edit."""
+    leg = copied.leg
+    quotes = {row["id"]: row for row in live(leg.destination, "quotes") if row["lines"]}
+    assert quotes, "the seed has no quote with lines"
+    config = json.loads(leg.target_config.read_text())
+    crosswalk = Crosswalk.connect(config["crosswalk_url"])
+    try:
+        links = crosswalk.find_many("quote", "customcrm", list(quotes))
+    finally:
+        crosswalk.close()
+
+    receipts = {qid: link.members["customcrm"].receipt_version for qid, link in links.items()}
+    assert receipts == {qid: normalise_version(row["updated_at"]) for qid, row in quotes.items()}
+    assert all(row["version"] > 1 for row in quotes.values()), "no line moved its quote"
+
+
 def test_target_cli_exits_non_zero_on_a_refused_token_and_never_prints_it(leg: Any) -> None:
     config = json.loads(leg.target_config.read_text())
     schema = {
@@ -146,5 +167,7 @@ def test_a_first_load_creates_through_the_batch_create(leg: Any) -> None:
     assert writes == [route for route in writes if route.startswith("POST") and "/batch" in route]
     # per stream at most one batch per worker thread (4), as the records are fewer than 100 each
     assert written <= 4 * len(STREAMS), counts["by_route"]
-    # one primed match read per match-keyed stream, plus the once-per-run company name scan
-    assert reads <= 4, counts["by_route"]
+    # one primed match read per match-keyed stream, plus the once-per-run company name scan,
+    # plus one read of the quotes the lines' batch moved (their receipts follow)
+    assert reads <= 5, counts["by_route"]
+    assert counts["by_route"].get("GET /api/v1/quotes") == 1, counts["by_route"]
