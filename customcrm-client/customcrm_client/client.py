@@ -7,7 +7,7 @@ target's worker threads, so one client can be shared by every sink and stream.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
@@ -140,17 +140,25 @@ class CustomcrmClient:
         return [item for page in self.list_pages(resource, params) for item in page]
 
     def read_many(
-        self, resource: str, ids: Sequence[str], *, include_deleted: bool = True
+        self,
+        resource: str,
+        ids: Sequence[str],
+        *,
+        include_deleted: bool = True,
+        concurrency: int = 1,
     ) -> list[dict[str, Any]]:
-        """Records by id, `MAX_IDS_PER_READ` per request; unknown ids are simply absent."""
-        found: list[dict[str, Any]] = []
-        unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), MAX_IDS_PER_READ):
-            chunk = unique[start : start + MAX_IDS_PER_READ]
-            params = {"ids": ",".join(chunk), "include_deleted": _flag(include_deleted)}
-            params["limit"] = str(len(chunk))
-            found.extend(self.list_all(resource, params))
-        return found
+        """Records by id, `MAX_IDS_PER_READ` per request, `concurrency` requests at once;
+        unknown ids are simply absent."""
+        return self._read_chunks(
+            resource,
+            ids,
+            lambda chunk: {
+                "ids": ",".join(chunk),
+                "include_deleted": _flag(include_deleted),
+                "limit": str(len(chunk)),
+            },
+            concurrency,
+        )
 
     def read_matching(
         self,
@@ -164,6 +172,26 @@ class CustomcrmClient:
         """Records whose match key `key` equals any of `values` (the filter repeated),
         `MAX_IDS_PER_READ` values per request, `concurrency` requests at once; the server
         compares them normalised."""
+        return self._read_chunks(
+            resource,
+            values,
+            lambda chunk: {
+                key: chunk,
+                "include_deleted": _flag(include_deleted),
+                "limit": str(MAX_PAGE_SIZE),
+            },
+            concurrency,
+        )
+
+    def _read_chunks(
+        self,
+        resource: str,
+        values: Sequence[str],
+        params_of: Callable[[list[str]], dict[str, Any]],
+        concurrency: int,
+    ) -> list[dict[str, Any]]:
+        """Every record of one list filtered by `values`, `MAX_IDS_PER_READ` values per
+        request (the query stays short), `concurrency` requests at once."""
         unique = list(dict.fromkeys(values))
         chunks = [
             unique[start : start + MAX_IDS_PER_READ]
@@ -171,9 +199,7 @@ class CustomcrmClient:
         ]
 
         def read(chunk: list[str]) -> list[dict[str, Any]]:
-            params = {key: chunk, "include_deleted": _flag(include_deleted)}
-            params["limit"] = str(MAX_PAGE_SIZE)
-            return self.list_all(resource, params)
+            return self.list_all(resource, params_of(chunk))
 
         if concurrency > 1 and len(chunks) > 1:
             with ThreadPoolExecutor(min(concurrency, len(chunks))) as pool:

@@ -56,7 +56,7 @@ class CustomcrmDestination:
     def __init__(self, client: CustomcrmClient, *, concurrency: int = 1) -> None:
         self.client = client
         self.concurrency = max(1, concurrency)
-        """Reads of one `prime` in flight at once (the target's `max_concurrency`)."""
+        """Reads of one `prime` or `fetch` in flight at once (the target's `max_concurrency`)."""
         self._lock = threading.Lock()
         self._names: dict[str, list[str]] | None = None
         self._written: OrderedDict[str, Ours] = OrderedDict()
@@ -69,8 +69,9 @@ class CustomcrmDestination:
 
     @as_crmsync_errors
     def fetch(self, entity: str, ids: Sequence[str]) -> dict[str, Ours]:
-        """Current records by id, up to 100 per request; unknown ids are absent."""
-        records = self.client.read_many(self._stream(entity), ids)
+        """Current records by id, up to 100 per request, `concurrency` at once; unknown ids
+        are absent."""
+        records = self.client.read_many(self._stream(entity), ids, concurrency=self.concurrency)
         return {str(record["id"]): ours_from(entity, record) for record in records}
 
     @as_crmsync_errors

@@ -94,6 +94,22 @@ def test_a_primed_batch_reads_its_chunks_at_once_up_to_the_concurrency(
     assert crm.requests()["total"] == 5  # answered from the primed reads
 
 
+def test_a_batched_fetch_reads_its_chunks_at_once_up_to_the_concurrency(
+    crm: RunningSandbox, destination: CustomcrmDestination
+) -> None:
+    crm.set_faults(latency_ms=100)  # long enough for the reads to overlap
+    reading = CustomcrmDestination(destination.client, concurrency=3)
+    contacts = [row["id"] for row in crm.records("contacts")]
+    wanted = [*contacts, *(f"con_{n}" for n in range(100_000, 100_450))]
+
+    found = reading.fetch("person", wanted)
+
+    counted = crm.requests()
+    assert counted["by_route"] == {"GET /api/v1/contacts": -(-len(wanted) // 100)}
+    assert counted["peak_in_flight"] == 3
+    assert sorted(found) == sorted(contacts)
+
+
 def test_a_primed_answer_holds_for_the_batch_and_leaves_out_this_runs_creates(
     crm: RunningSandbox, destination: CustomcrmDestination
 ) -> None:
