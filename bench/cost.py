@@ -14,7 +14,15 @@ from typing import Any
 from bench.crms import Sandbox, TwoCrms, two_crms
 from crmsync import Crosswalk
 
-__all__ = ["AUTH_ROUTES", "LEGS", "LIST_ROUTES", "STREAMS", "measure_cost"]
+__all__ = [
+    "AUTH_ROUTES",
+    "DELETION_FEEDS",
+    "IDLE_LIST_REQUESTS",
+    "LEGS",
+    "LIST_ROUTES",
+    "STREAMS",
+    "measure_cost",
+]
 
 LEGS = {
     "customcrm->superoffice": ("tap-customcrm", "customcrm-to-superoffice", "target-superoffice"),
@@ -29,7 +37,15 @@ LIST_ROUTES = {
 """The list (archive) request of each stream's side (Customcrm's quote lines have their own
 feed; SuperOffice's come with their quotes)."""
 STREAMS = sum(len(routes) for routes in LIST_ROUTES.values())
-"""The goal of an idle run: one list request per stream per side."""
+"""Streams of both sides: the goal of an idle run is one list request each."""
+DELETION_FEEDS = 2
+"""SuperOffice keeps deleted companies and persons out of their lists, in the recycle archives
+(`Archive/RecycleContact`, `Archive/RecyclePerson`; same route as the quote archive): one
+more list request each, which the job makes so that their deletes travel (the project's
+tap-superoffice has `include_deleted` on). Customcrm lists its deleted records in the same
+request."""
+IDLE_LIST_REQUESTS = STREAMS + DELETION_FEEDS
+"""What an idle run may cost: a list request per stream per side, and the two deletion feeds."""
 AUTH_ROUTES = (
     "POST /Login/api/PartnerSystemUser/Authenticate",
     "POST /login/common/oauth/tokens",

@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from bench.cost import STREAMS
+from bench.cost import DELETION_FEEDS, IDLE_LIST_REQUESTS, STREAMS
 from bench.findings import findings, loader_of, summary
 from bench.markdown import goal, table
 
@@ -63,9 +63,12 @@ def _cost(result: dict[str, Any]) -> str:
         f"{second['seconds']} s, {second['total_calls']} calls and {second['writes']} writes; "
         "the third, with no changes anywhere, is the idle run below. "
         f"Goal: one list request per stream per side ({STREAMS}: Customcrm's customers, "
-        "contacts, products, quotes and quote lines; SuperOffice's companies, persons, "
-        "products and quote archive), zero writes. SuperOffice's sign-in calls are counted "
-        "apart: every process signs in once, whatever the data.",
+        "contacts, products, quotes and quote lines, deleted records included; SuperOffice's "
+        "companies, persons, products and quote archive), and SuperOffice's "
+        f"{DELETION_FEEDS} deletion feeds (the recycle archives of companies and persons, "
+        "which its lists leave out; read so that their deletes travel), "
+        f"{IDLE_LIST_REQUESTS} calls in all; zero writes. SuperOffice's sign-in calls are "
+        "counted apart: every process signs in once, whatever the data.",
         f"Idle run: **{idle['total_calls']} calls, {idle['writes']} writes, "
         f"{idle['seconds']} s** (writes goal met: {goal(idle['writes'] == 0)}).",
         table(["leg", "API", "leg wall s", "calls", "list requests", "writes"], rows),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.cost import AUTH_ROUTES, LIST_ROUTES, STREAMS
+from bench.cost import AUTH_ROUTES, DELETION_FEEDS, IDLE_LIST_REQUESTS, LIST_ROUTES, STREAMS
 from bench.markdown import goal, table
 
 __all__ = ["findings", "loader_of", "summary"]
@@ -30,8 +30,11 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
             f"{idle['total_calls']} calls: {lists} list requests, {signins} sign-in calls, "
             f"{others} others"
         )
-        wanted = f"idle run: one list request per stream per side ({STREAMS} calls)"
-        rows.append([wanted, measured, goal(lists <= STREAMS and others == 0)])
+        wanted = (
+            f"idle run: one list request per stream per side ({STREAMS}), and SuperOffice's "
+            f"{DELETION_FEEDS} deletion feeds ({IDLE_LIST_REQUESTS} calls)"
+        )
+        rows.append([wanted, measured, goal(lists <= IDLE_LIST_REQUESTS and others == 0)])
         for change in results["cost"]["changes"]:
             per = change["calls_per_changed_record"]
             above = change.get("calls_above_idle_per_changed_record")

@@ -62,8 +62,10 @@ class _RecycledStream(_ArchiveRowsStream):
             since=self.since(context),
             page_size=self.page_size,
         )
+        blank = dict.fromkeys(self.schema["properties"])
         for archive_row in feed:
-            yield {
+            yield {  # every property, as a live row has: stream maps name them all
+                **blank,
                 self.id_column: int(archive_row[self.id_column]),
                 str(self.replication_key): rows.iso_timestamp(archive_row.get(self.deleted_column)),
                 "deleted": True,

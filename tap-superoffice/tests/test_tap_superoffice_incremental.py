@@ -182,6 +182,11 @@ def test_deleted_persons_come_from_the_recycle_archive_when_asked(
     marker = [p for p in with_deleted["persons"] if p.get("deleted")]
     assert [(p["personId"], p["deleted"]) for p in marker] == [(2, True)]
     assert marker[0]["personUpdatedDate"] is not None
+    # every property a live row has, null: a stream map naming any of them must not fail
+    live = next(p for p in with_deleted["persons"] if not p.get("deleted"))
+    assert marker[0].keys() == live.keys()
+    named = {"personId", "personUpdatedDate", "deleted"}
+    assert all(value is None for key, value in marker[0].items() if key not in named)
 
 
 def test_a_record_edited_while_paging_is_read_later_not_skipped(

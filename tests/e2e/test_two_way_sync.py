@@ -97,9 +97,11 @@ def assert_one_list_request_per_stream(crms: Any) -> None:
         f"GET /api/v1/{stream}": 1
         for stream in ("contacts", "customers", "products", "quote-lines", "quotes")
     }
+    # SuperOffice: the three archives (sales, and the recycle bins of companies and persons,
+    # which hold what was deleted) and the lists of companies, persons and products
     assert crms.superoffice.requests()["by_route"] == {
-        f"GET /{{endpoint}}/api/v1/{route}": 1
-        for route in ("Archive/{provider}", "Contact", "Person", "Product")
+        "GET /{endpoint}/api/v1/Archive/{provider}": 3,
+        **{f"GET /{{endpoint}}/api/v1/{route}": 1 for route in ("Contact", "Person", "Product")},
     }
 
 
@@ -317,6 +319,20 @@ def test_i_a_product_deleted_in_superoffice_is_deleted_in_customcrm_by_a_full_id
     assert len(live_cc(crms, "quotes")) == len(alternatives)  # every quote kept
 
 
+def test_i_a_person_deleted_in_superoffice_is_deleted_in_customcrm(
+    crms: Any, edits: dict[str, Any]
+) -> None:
+    person = edits["c"]  # edited in SuperOffice before: deleted there now
+    so_id = edits["so_id"][person["id"]]
+    crms.so("DELETE", f"Person/{so_id}")
+
+    crms.sync()
+
+    assert person["id"] not in {p["id"] for p in live_cc(crms, "contacts")}
+    assert crms.cc("GET", f"contacts/{person['id']}").json()["deleted_at"] is not None
+    assert not crms.quarantine()
+
+
 def test_i_a_delete_follows_the_policy_and_a_mass_delete_trips_the_breaker(
     crms: Any, edits: dict[str, Any]
 ) -> None:
@@ -350,5 +366,8 @@ def test_j_a_tap_is_reused_in_another_pipeline_with_a_loader_from_pypi(crms: Any
     assert result.returncode == 0, result.stderr[-4000:]
     with (output / "persons.csv").open() as persons:
         rows = list(csv.DictReader(persons))
-    assert len(rows) == len(live_so(crms, "persons"))
+    # the project's tap also emits the persons deleted in SuperOffice, marked as such
+    assert len([row for row in rows if row["deleted"] == "False"]) == len(live_so(crms, "persons"))
+    gone = {int(row["personId"]) for row in rows if row["deleted"] == "True"}
+    assert gone == {p["_id"] for p in crms.superoffice.records("persons") if p["_deleted"]}
     assert {"personId", "firstname", "email"} <= set(rows[0])

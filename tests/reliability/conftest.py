@@ -45,6 +45,14 @@ def stream_maps(mapping: str) -> dict[str, Any]:
     return config
 
 
+def project_config(extractor: str) -> dict[str, Any]:
+    """The config meltano.yml gives a tap (what the job runs it with, e.g. deleted records)."""
+    document = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    plugin = next(p for p in document["plugins"]["extractors"] if p["name"] == extractor)
+    config: dict[str, Any] = plugin.get("config") or {}
+    return config
+
+
 @dataclass
 class LegRun:
     """One run of one leg: exit codes, the target's last STATE and its stderr."""
@@ -91,12 +99,12 @@ class TwoWay:
         tap, mapping, _ = LEGS[leg]
         if tap == "tap-customcrm":
             return {
-                "tap": {**cc, **start},
+                "tap": {**cc, **start, **project_config(tap)},
                 "mapper": stream_maps(mapping),
                 "target": {**so, **sync, "source_system": "customcrm"},
             }
         return {
-            "tap": {**so, **start},
+            "tap": {**so, **start, **project_config(tap)},
             "mapper": stream_maps(mapping),
             "target": {**cc, **sync, "source_system": "superoffice"},
         }
