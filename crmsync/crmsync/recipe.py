@@ -127,8 +127,10 @@ class Recipe:
             echo = self._done(spec, record, "echo", target.record_id if target else None)
             return echo, record, link
         if record.deleted:
-            result: Result = "held" if target else "unchanged"
-            return Outcome(spec.name, record.id, result), record, link
+            if target is None:  # never linked: whatever held it back is moot now
+                self.effects.resolve(spec.name, record.key)
+                return Outcome(spec.name, record.id, "unchanged"), record, link
+            return Outcome(spec.name, record.id, "held"), record, link
         translated, missing = self.translate(spec, record, links)
         if missing:
             return self.defer(spec, record, missing), record, link

@@ -541,14 +541,19 @@ class Synchronizer:
             self._delete(entity, held)
 
     def _delete(self, entity: str, held: list[tuple[Incoming, Link]]) -> None:
-        """Apply deletes by policy: soft delete in the destination, unlink, or ignore."""
+        """Apply deletes by policy: soft delete in the destination, unlink, or ignore.
+
+        A record deleted at its source, and so at last here, clears what quarantine held of
+        it (an edit that found its partner gone, say): the delete has the last word.
+        """
         policy = self.settings.delete_policy
         if policy == "ignore":
             self.report.count(entity, "unchanged", len(held))
             return
         if policy == "unlink":
-            for _record, link in held:
+            for record, link in held:
                 self.effects.unlink(link)
+                self.effects.resolve(entity, record.key)
             self.report.count(entity, "deleted", len(held))
             return
         ids = [link.members[self.destination.system].record_id for _record, link in held]
@@ -563,6 +568,7 @@ class Synchronizer:
         for (record, _link), record_id in zip(held, ids, strict=True):
             current = ours.get(record_id)
             if current is None or current.deleted:
+                self.effects.resolve(entity, record.key)
                 self.report.count(entity, "unchanged")
                 continue
             try:
@@ -570,6 +576,7 @@ class Synchronizer:
             except RecordRejectedError as error:
                 self.recipe.reject(self.spec(entity), record, error.reason)
                 continue
+            self.effects.resolve(entity, record.key)
             self.report.count(entity, "deleted")
 
     def _delete_current(self, entity: str, ours: Ours) -> None:

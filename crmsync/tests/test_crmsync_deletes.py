@@ -6,7 +6,7 @@ import pytest
 from crmsync.deletes import DeleteCircuitBreakerError, breaker_trips
 from crmsync.records import EntitySpec
 
-from crmsync import Synchronizer, SyncSettings
+from crmsync import Incoming, Synchronizer, SyncSettings
 
 COMPANY = (EntitySpec("company"),)
 
@@ -213,3 +213,40 @@ def test_a_complete_scan_missing_most_records_trips_the_breaker(world):
         sync.finish()
     assert world.right.calls["delete"] == 0
     assert len(world.right.live("company")) == 20
+
+
+def test_an_edit_held_because_its_partner_is_gone_clears_when_the_deletion_comes_round(world):
+    """SuperOffice hides a deleted person from reads: an edit of its partner arriving first
+    is held ("gone"); once the deletion has travelled and comes back, the edit is moot."""
+    ids = linked_companies(world, 10)
+    partner = world.crosswalk.translate("company", "customcrm", ids[0], "superoffice")
+    world.right.records["company"].pop(partner)  # deleted there, unreadable now
+    world.left.edit("company", ids[0], name="Company 0 renamed")
+
+    world.leg(world.left, world.right, specs=COMPANY)
+    assert world.crosswalk.quarantine.keys("superoffice") == {("company", "customcrm", ids[0])}
+    back = Synchronizer(  # the other leg carries the deletion (a recycle-bin marker)
+        world.crosswalk, world.left, settings=SyncSettings(), specs=COMPANY,
+        leg="superoffice->customcrm",
+    )  # fmt: skip
+    marker = Incoming("superoffice", partner, world.right.tick(), {}, deleted=True)
+    back.receive("company", [marker])
+    back.finish()
+    assert ids[0] not in world.left.live("company")
+
+    world.leg(world.left, world.right, specs=COMPANY)
+
+    assert world.crosswalk.quarantine.keys("superoffice") == set()
+
+
+def test_a_held_record_deleted_at_its_source_before_it_was_linked_leaves_quarantine(world):
+    world.left.require("org_number")
+    held = world.right.add("company", name="Held AS")  # refused by the left: no org number
+    world.leg(world.right, world.left, specs=COMPANY)
+    assert world.crosswalk.quarantine.keys("customcrm") == {("company", "superoffice", held)}
+    world.right.remove("company", held)
+
+    world.leg(world.right, world.left, specs=COMPANY)
+
+    assert world.crosswalk.quarantine.keys("customcrm") == set()
+    assert world.left.live("company") == {}
