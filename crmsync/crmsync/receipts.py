@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "carried_unchanged",
     "is_echo",
     "normalise_version",
     "parse_timestamp",
@@ -84,3 +85,27 @@ def receipt_moved_by_children(
         return None
     moved = normalise_version(version)
     return moved if moved != receipt else None
+
+
+def carried_unchanged(
+    seen_version: str | None,
+    ours_version: object,
+    carried_receipt: str | None,
+    incoming_version: object,
+) -> bool:
+    """True when the destination record is still the version we last read from it and
+    carried to the source side, and the incoming record is an edit made there after that
+    carry landed (its version is later than the carry's receipt).
+
+    Then the destination holds the agreed values: the carry made the source equal to it (a
+    receipt is only kept when it did), so whatever the source holds differently now was
+    changed there since. The stored base can be older than that: it is brought up to date
+    when the carry comes back as an echo, and a user's next edit of the source overtakes
+    that echo. Merging against the stale base would see a conflict where there is none.
+    """
+    if seen_version is None or carried_receipt is None:
+        return False
+    if normalise_version(ours_version) != normalise_version(seen_version):
+        return False
+    carried, incoming = parse_timestamp(carried_receipt), parse_timestamp(incoming_version)
+    return carried is not None and incoming is not None and incoming > carried

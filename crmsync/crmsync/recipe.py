@@ -25,7 +25,7 @@ from crmsync.effects import Effects, KnownLinks
 from crmsync.identity import Ambiguous, choose_candidate, choose_look_alike, lacks_match_values
 from crmsync.merge import FieldConflict, Policy, Side, merge
 from crmsync.normalise import normalise_key
-from crmsync.receipts import is_echo, normalise_version, receipt_for
+from crmsync.receipts import carried_unchanged, is_echo, normalise_version, receipt_for
 from crmsync.records import EntitySpec, Incoming
 from crmsync.report import RunReport
 from crmsync.settings import SyncSettings
@@ -250,15 +250,21 @@ class Recipe:
     def _write(self, spec: EntitySpec, record: Incoming, link: Link, ours: Ours) -> Outcome | None:
         """Merge, write the changes, store base and receipt; None if the member moved."""
         target = link.members[self.destination.system]
+        source = link.side(record.system)
         theirs = spec.merged_fields(record.values)
         current = comparable(spec, ours)
-        merged = merge(target.base, current, theirs, self._policy(spec, record, ours))
+        agreed = target.base
+        if source is not None and carried_unchanged(
+            target.seen_version, ours.version, source.receipt_version, record.version
+        ):
+            agreed = spec.merged_fields(current)
+        merged = merge(agreed, current, theirs, self._policy(spec, record, ours))
         changes = merged.changes(current)
         if changes:
             self.effects.note_update(spec.name, record.id, ours, changes)
         after = self.effects.update(spec.name, ours, changes) if changes else ours
         receipt = receipt_for(merged.values, theirs, after.version)
-        base = merged.agreed(target.base, theirs)
+        base = merged.agreed(agreed, theirs)
         if not self.effects.agree(target, base, receipt, link.side(record.system), record.version):
             return None
         where = ConflictRecord(

@@ -396,6 +396,50 @@ def test_after_convergence_the_next_edit_is_not_taken_for_a_conflict(world):
     assert world.crosswalk.conflicts.recent() == []
 
 
+def test_an_edit_that_overtakes_the_echo_of_our_carry_is_not_taken_for_a_conflict(world):
+    """SuperOffice's edit is carried into Customcrm; a user edits the same field there again
+    before the carry comes back as an echo. The stored base is then older than both sides,
+    but SuperOffice is still as carried: the Customcrm edit is the only change."""
+    acme = world.left.add("company", name="Acme AS", city="Oslo")
+    world.both()
+    partner = world.crosswalk.translate("company", "customcrm", acme, "superoffice")
+    world.right.edit("company", partner, city="Bergen")
+    world.leg(world.right, world.left)  # carried: Customcrm says Bergen too
+    world.left.edit("company", acme, city="Tromsø")  # before the echo was read
+
+    world.leg(world.left, world.right, conflict_policy="destination_wins")
+
+    assert world.right.values("company", partner)["city"] == "Tromsø"
+    assert world.crosswalk.conflicts.recent() == []
+    world.both()
+    assert world.left.values("company", acme)["city"] == "Tromsø"
+    world.reset_calls()
+    world.both()
+    assert world.writes() == 0
+
+
+def test_an_edit_read_before_our_carry_landed_still_meets_the_conflict_rules(world):
+    """The same record read by the other leg before our carry into it landed (a concurrent
+    run): its values are older than the carry, and must not undo what it carried."""
+    acme = world.left.add("company", name="Acme AS", city="Oslo")
+    world.both()
+    partner = world.crosswalk.translate("company", "customcrm", acme, "superoffice")
+    world.left.edit("company", acme, city="Drammen")
+    stale = world.left.feed("company")  # read now, processed after the carry below
+    world.right.edit("company", partner, city="Bergen")  # the newer edit
+    world.leg(world.right, world.left)  # Bergen wins the conflict and is carried
+
+    sync = Synchronizer(
+        world.crosswalk, world.right, settings=SyncSettings(), specs=SPECS_FROM(world),
+        leg="customcrm->superoffice",
+    )  # fmt: skip
+    sync.receive("company", stale)
+    sync.finish()
+
+    assert world.right.values("company", partner)["city"] == "Bergen"
+    assert world.left.values("company", acme)["city"] == "Bergen"
+
+
 def test_records_sharing_a_match_key_in_one_batch_never_take_the_same_candidate(world):
     existing = world.right.add("company", name="Acme AS")
     batch = [
