@@ -142,7 +142,8 @@ class Synchronizer:
 
         Otherwise the next run's other leg takes each such parent for an edit and reads it
         from its side to find nothing changed (two SuperOffice calls for a quote). A failed
-        read costs only that: the receipts stay.
+        read, even an outage, costs only that: the receipts stay, and the run is not failed
+        for it (a batch that needs the API finds an outage itself).
         """
         for entity, ids in self.effects.moved.take().items():
             spec = self.specs.get(entity)
@@ -150,8 +151,6 @@ class Synchronizer:
                 continue
             try:
                 current = self.destination.fetch(entity, ids)
-            except SystemicError:
-                raise
             except Exception as error:
                 log.warning("%s moved by their children: receipts kept (%s)", entity, error)
                 continue

@@ -7,6 +7,7 @@ there for nothing), and a user's edit of the parent must never be taken for ours
 from __future__ import annotations
 
 import pytest
+from crmsync.destination import SystemicError
 from crmsync.receipts import receipt_moved_by_children
 
 
@@ -108,3 +109,17 @@ def test_the_receipt_moves_only_for_a_parent_holding_its_agreed_base(
     base, receipt, values, version, expected
 ):
     assert receipt_moved_by_children(base, receipt, values, version) == expected
+
+
+def test_an_outage_when_reading_the_moved_parents_costs_only_their_receipts(moving, monkeypatch):
+    _company_with_person_on_the_right(moving)
+
+    def outage(entity, ids):
+        raise SystemicError("Customcrm is unreachable")
+
+    monkeypatch.setattr(moving.left, "fetch", outage)
+    report = moving.leg(moving.right, moving.left)  # finishes: the read was only a saving
+
+    assert report.get("person", "created") == 1
+    monkeypatch.undo()
+    assert moving.leg(moving.left, moving.right).get("company", "echo") == 0  # read again
