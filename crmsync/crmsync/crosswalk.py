@@ -38,6 +38,8 @@ class Member:
     receipt_version: str | None
     seen_version: str | None
     revision: int
+    deleted: bool = False
+    """The pair was deleted (here by a delete the sync applied, or found deleted)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,11 @@ class Link:
         """The member on `system`, if that side is linked."""
         return self.members.get(system)
 
+    @property
+    def deleted(self) -> bool:
+        """The linked pair was deleted: a reference to it has nothing to point at."""
+        return any(member.deleted for member in self.members.values())
+
 
 def _member(row: Mapping[Any, Any]) -> Member:
     return Member(
@@ -63,6 +70,7 @@ def _member(row: Mapping[Any, Any]) -> Member:
         receipt_version=row["receipt_version"],
         seen_version=row["seen_version"],
         revision=row["revision"],
+        deleted=row["deleted_at"] is not None,
     )
 
 
@@ -290,6 +298,17 @@ class Crosswalk:
                     .values(seen_version=seen_version, updated_at=now)
                 )
             return True
+
+    def mark_deleted(self, link_id: int) -> None:
+        """Note that the pair of a link was deleted (both members; kept for the record)."""
+        members = store.link_members
+        now = store.utcnow()
+        with store.transaction(self.engine) as connection:
+            connection.execute(
+                members.update()
+                .where(members.c.link_id == link_id, members.c.deleted_at.is_(None))
+                .values(deleted_at=now, updated_at=now)
+            )
 
     def unlink(self, link_id: int) -> None:
         """Forget a link (both members)."""

@@ -136,6 +136,10 @@ class Effects:
         """Forget a link."""
         self.crosswalk.unlink(link.id)
 
+    def mark_deleted(self, link: Link) -> None:
+        """Note that the linked pair is deleted on both sides now."""
+        self.crosswalk.mark_deleted(link.id)
+
     def link(
         self,
         entity: str,
@@ -300,6 +304,9 @@ class PlannedEffects(Effects):
     def unlink(self, link: Link) -> None:
         """Plan the unlink."""
         self.plan.add("deletes", entity=link.entity, link_id=link.id, reason="unlink")
+
+    def mark_deleted(self, link: Link) -> None:
+        """Nothing is stored in a dry run."""
 
     def link(
         self,

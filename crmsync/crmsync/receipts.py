@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "base_may_be_stale",
     "carried_unchanged",
     "is_echo",
     "normalise_version",
@@ -109,3 +110,19 @@ def carried_unchanged(
         return False
     carried, incoming = parse_timestamp(carried_receipt), parse_timestamp(incoming_version)
     return carried is not None and incoming is not None and incoming > carried
+
+
+def base_may_be_stale(receipt: str | None, seen_version: str | None) -> bool:
+    """True when our last write into the source side has not come back as an echo yet (the
+    source member's receipt is later than the version last read from it).
+
+    The other side's base is brought up to date by that echo; until then it can hold the
+    value from before our write, and a user's edit of the source back to that value would
+    look unchanged. Such a record is read and merged, not settled by the base check.
+    """
+    if receipt is None:
+        return False
+    written, read = parse_timestamp(receipt), parse_timestamp(seen_version)
+    if written is None:
+        return False
+    return read is None or read < written

@@ -25,7 +25,13 @@ from crmsync.effects import Effects, KnownLinks
 from crmsync.identity import Ambiguous, choose_candidate, choose_look_alike, lacks_match_values
 from crmsync.merge import FieldConflict, Policy, Side, merge
 from crmsync.normalise import normalise_key
-from crmsync.receipts import carried_unchanged, is_echo, normalise_version, receipt_for
+from crmsync.receipts import (
+    base_may_be_stale,
+    carried_unchanged,
+    is_echo,
+    normalise_version,
+    receipt_for,
+)
 from crmsync.records import EntitySpec, Incoming
 from crmsync.report import RunReport
 from crmsync.settings import SyncSettings
@@ -134,7 +140,10 @@ class Recipe:
         translated, missing = self.translate(spec, record, links)
         if missing:
             return self.defer(spec, record, missing), record, link
-        if target is not None and target.base is not None:
+        stale = source is not None and base_may_be_stale(
+            source.receipt_version, source.seen_version
+        )
+        if target is not None and target.base is not None and not stale:
             theirs = spec.merged_fields(translated.values)
             if all(target.base.get(key, _ABSENT) == value for key, value in theirs.items()):
                 return self._done(spec, translated, "unchanged", target.record_id), translated, link
@@ -172,6 +181,9 @@ class Recipe:
                 values[reference.field] = None
                 continue
             link = finder.find(reference.entity, record.system, str(source_id))
+            if link is not None and link.deleted:  # deleted on both sides: points at nothing
+                values[reference.field] = None
+                continue
             target = link.side(self.destination.system) if link else None
             if target is None:
                 return record, (

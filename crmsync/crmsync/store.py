@@ -86,6 +86,8 @@ link_members = sa.Table(
     sa.Column("seen_version", sa.String(100)),
     sa.Column("revision", sa.Integer, nullable=False, default=0),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # since schema 3: when the linked pair was deleted (a reference to it then reads empty)
+    sa.Column("deleted_at", sa.DateTime(timezone=True)),
     sa.UniqueConstraint("entity", "system", "record_id", name="uq_link_members_record"),
     sa.UniqueConstraint("link_id", "system", name="uq_link_members_side"),
 )
@@ -160,9 +162,18 @@ def _add_run_owner(connection: Connection) -> None:
             connection.execute(sa.text(f"ALTER TABLE runs ADD COLUMN {name} {kind}"))
 
 
+def _add_member_deleted(connection: Connection) -> None:
+    """Schema 3: a link member knows when its pair was deleted."""
+    present = {column["name"] for column in sa.inspect(connection).get_columns("link_members")}
+    if "deleted_at" not in present:
+        kind = sa.DateTime(timezone=True).compile(dialect=connection.dialect)
+        connection.execute(sa.text(f"ALTER TABLE link_members ADD COLUMN deleted_at {kind}"))
+
+
 MIGRATIONS: Sequence[tuple[int, Callable[[Connection], None]]] = (
     (1, _create_v1),
     (2, _add_run_owner),
+    (3, _add_member_deleted),
 )
 """Ordered schema steps; append, never edit a released step."""
 

@@ -564,9 +564,10 @@ class Synchronizer:
             for record, _link in held:
                 self.recipe.reject(self.spec(entity), record, reason_of(error))
             return
-        for (record, _link), record_id in zip(held, ids, strict=True):
+        for (record, link), record_id in zip(held, ids, strict=True):
             current = ours.get(record_id)
             if current is None or current.deleted:
+                self.effects.mark_deleted(link)
                 self.effects.resolve(entity, record.key)
                 self.report.count(entity, "unchanged")
                 continue
@@ -575,6 +576,7 @@ class Synchronizer:
             except RecordRejectedError as error:
                 self.recipe.reject(self.spec(entity), record, error.reason)
                 continue
+            self.effects.mark_deleted(link)
             self.effects.resolve(entity, record.key)
             self.report.count(entity, "deleted")
 

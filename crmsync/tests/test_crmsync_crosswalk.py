@@ -59,6 +59,28 @@ def test_a_schema_1_crosswalk_is_migrated_to_the_current_schema(url):
     migrated.close()
 
 
+def test_a_schema_2_crosswalk_is_migrated_and_its_links_are_kept(url):
+    crosswalk = Crosswalk.connect(url)
+    run = crosswalk.runs.start("a->b", "superoffice", dry_run=False)
+    crosswalk.link("company", ("customcrm", "cus_1", "v1"), ("superoffice", "1"), run_id=run)
+    with crosswalk.engine.begin() as connection:  # make it look like schema 2
+        connection.execute(sa.text("ALTER TABLE link_members DROP COLUMN deleted_at"))
+        connection.execute(store.schema_version.delete().where(store.schema_version.c.version > 2))
+    crosswalk.close()
+
+    migrated = Crosswalk.connect(url)
+
+    link = migrated.find("company", "customcrm", "cus_1")
+    assert link is not None
+    assert not link.deleted
+    migrated.mark_deleted(link.id)
+    again = migrated.find("company", "superoffice", "1")
+    assert again is not None
+    assert again.deleted
+    assert all(member.deleted for member in again.members.values())
+    migrated.close()
+
+
 def test_processes_opening_a_new_crosswalk_at_once_all_succeed(url):
     opened = race(RACERS, lambda _i: Crosswalk.connect(url))
     with opened[0].engine.connect() as connection:

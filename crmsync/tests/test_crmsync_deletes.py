@@ -250,3 +250,26 @@ def test_a_held_record_deleted_at_its_source_before_it_was_linked_leaves_quarant
 
     assert world.crosswalk.quarantine.keys("customcrm") == set()
     assert world.left.live("company") == {}
+
+
+def test_a_reference_to_a_deleted_record_is_carried_as_empty(world):
+    """A person whose company was deleted on both sides keeps pointing at it on one side;
+    carried over, the reference is empty rather than an id the API cannot find."""
+    acme = world.left.add("company", name="Acme AS", org_number="912345678")
+    kari = world.left.add("person", first_name="Kari", email="kari@acme.no", company_id=acme)
+    world.both()
+    partner = world.crosswalk.translate("company", "customcrm", acme, "superoffice")
+    other_kari = world.crosswalk.translate("person", "customcrm", kari, "superoffice")
+    world.right.remove("company", partner)
+    world.leg(world.right, world.left)  # the delete travels: Acme is gone on both sides
+    assert acme not in world.left.live("company")
+    world.left.edit("person", kari, first_name="Kari Anne")
+
+    world.leg(world.left, world.right)
+
+    assert world.right.values("person", other_kari) == {
+        "first_name": "Kari Anne",
+        "email": "kari@acme.no",
+        "company_id": None,
+    }
+    assert world.crosswalk.quarantine.keys("superoffice") == set()

@@ -418,6 +418,21 @@ def test_an_edit_that_overtakes_the_echo_of_our_carry_is_not_taken_for_a_conflic
     assert world.writes() == 0
 
 
+def test_an_edit_back_to_the_old_value_that_overtakes_our_carrys_echo_travels(world):
+    """Before our carry's echo, the other side's base still holds the old value: an edit
+    back to it must not pass for unchanged."""
+    acme = world.left.add("company", name="Acme AS", city="Oslo")
+    world.both()
+    partner = world.crosswalk.translate("company", "customcrm", acme, "superoffice")
+    world.right.edit("company", partner, city="Bergen")
+    world.leg(world.right, world.left)  # carried: Customcrm says Bergen too
+    world.left.edit("company", acme, city="Oslo")  # back, before the echo was read
+
+    world.leg(world.left, world.right)
+
+    assert world.right.values("company", partner)["city"] == "Oslo"
+
+
 def test_an_edit_read_before_our_carry_landed_still_meets_the_conflict_rules(world):
     """The same record read by the other leg before our carry into it landed (a concurrent
     run): its values are older than the carry, and must not undo what it carried."""
