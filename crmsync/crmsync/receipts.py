@@ -80,9 +80,7 @@ def receipt_moved_by_children(
     nothing that syncs. A parent that differs may carry a user's edit, and one without a
     receipt differs from the other side on purpose: both must travel, so neither moves.
     """
-    if receipt is None or base is None:
-        return None
-    if set(values) != set(base) or any(base[key] != value for key, value in values.items()):
+    if receipt is None or base is None or dict(values) != dict(base):
         return None
     moved = normalise_version(version)
     return moved if moved != receipt else None
@@ -108,8 +106,7 @@ def carried_unchanged(
         return False
     if normalise_version(ours_version) != normalise_version(seen_version):
         return False
-    carried, incoming = parse_timestamp(carried_receipt), parse_timestamp(incoming_version)
-    return carried is not None and incoming is not None and incoming > carried
+    return _later(incoming_version, carried_receipt)
 
 
 def base_may_be_stale(receipt: str | None, seen_version: str | None) -> bool:
@@ -120,9 +117,12 @@ def base_may_be_stale(receipt: str | None, seen_version: str | None) -> bool:
     value from before our write, and a user's edit of the source back to that value would
     look unchanged. Such a record is read and merged, not settled by the base check.
     """
-    if receipt is None:
+    if receipt is None or parse_timestamp(receipt) is None:
         return False
-    written, read = parse_timestamp(receipt), parse_timestamp(seen_version)
-    if written is None:
-        return False
-    return read is None or read < written
+    return parse_timestamp(seen_version) is None or _later(receipt, seen_version)
+
+
+def _later(version: object, than: object) -> bool:
+    """True when both are timestamps and `version` is the later one."""
+    first, second = parse_timestamp(version), parse_timestamp(than)
+    return first is not None and second is not None and first > second

@@ -566,19 +566,16 @@ class Synchronizer:
             return
         for (record, link), record_id in zip(held, ids, strict=True):
             current = ours.get(record_id)
-            if current is None or current.deleted:
-                self.effects.mark_deleted(link)
-                self.effects.resolve(entity, record.key)
-                self.report.count(entity, "unchanged")
-                continue
-            try:
-                self._delete_current(entity, current)
-            except RecordRejectedError as error:
-                self.recipe.reject(self.spec(entity), record, error.reason)
-                continue
+            done_already = current is None or current.deleted
+            if current is not None and not done_already:
+                try:
+                    self._delete_current(entity, current)
+                except RecordRejectedError as error:
+                    self.recipe.reject(self.spec(entity), record, error.reason)
+                    continue
             self.effects.mark_deleted(link)
             self.effects.resolve(entity, record.key)
-            self.report.count(entity, "deleted")
+            self.report.count(entity, "unchanged" if done_already else "deleted")
 
     def _delete_current(self, entity: str, ours: Ours) -> None:
         """Delete `ours`, read anew when its version went stale: it was edited meanwhile (the
