@@ -6,7 +6,7 @@ Decides echo and whether a receipt may be written; never touches the store or an
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
@@ -88,13 +88,17 @@ def receipt_moved_by_children(
 
 def carried_unchanged(
     seen_version: str | None,
-    ours_version: object,
+    ours_versions: Iterable[object],
     carried_receipt: str | None,
     incoming_version: object,
 ) -> bool:
     """True when the destination record is still the version we last read from it and
     carried to the source side, and the incoming record is an edit made there after that
     carry landed (its version is later than the carry's receipt).
+
+    `ours_versions`: the destination record's version now, and the versions our own
+    writes moved it on from (`OwnVersions.since`): where records share a version, writing
+    one moves the others, and that move changed nothing of theirs.
 
     Then the destination holds the agreed values: the carry made the source equal to it (a
     receipt is only kept when it did), so whatever the source holds differently now was
@@ -104,7 +108,8 @@ def carried_unchanged(
     """
     if seen_version is None or carried_receipt is None:
         return False
-    if normalise_version(ours_version) != normalise_version(seen_version):
+    seen = normalise_version(seen_version)
+    if all(normalise_version(version) != seen for version in ours_versions):
         return False
     return _later(incoming_version, carried_receipt)
 

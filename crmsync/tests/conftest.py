@@ -272,6 +272,21 @@ class ParentMovingMemoryCrm(BulkMemoryCrm):
         self._move_company(entity, ours.values)
 
 
+class SharedVersionMemoryCrm(MemoryCrm):
+    """SuperOffice's rule in small: a company and its persons share one version (as a Sale's
+    alternatives and lines carry the Sale's `UpdatedDate`), so writing one moves them all."""
+
+    def edit(self, entity: str, record_id: str, **changes: Any) -> None:
+        super().edit(entity, record_id, **changes)
+        record = self.records[entity][record_id]
+        company = record_id if entity == "company" else record["values"].get("company_id")
+        for kind, rows in self.records.items():
+            for other_id, other in rows.items():
+                owner = other_id if kind == "company" else other["values"].get("company_id")
+                if owner == company:
+                    other["version"] = record["version"]
+
+
 class KnowingMemoryCrm(BulkMemoryCrm):
     """A bulk-creating CRM that answers `known_matches` (as a primed destination does):
     what `match` would answer, without a call of its own."""
@@ -409,6 +424,12 @@ class World:
 @pytest.fixture
 def world(crosswalk: Crosswalk, left: MemoryCrm, right: MemoryCrm) -> World:
     return World(crosswalk, left, right)
+
+
+@pytest.fixture
+def shared(crosswalk: Crosswalk, left: MemoryCrm, clock: Iterator[int]) -> World:
+    """A world whose SuperOffice-like side gives a company and its persons one version."""
+    return World(crosswalk, left, SharedVersionMemoryCrm("superoffice", "s", clock))
 
 
 @pytest.fixture

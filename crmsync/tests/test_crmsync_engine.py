@@ -418,6 +418,34 @@ def test_an_edit_that_overtakes_the_echo_of_our_carry_is_not_taken_for_a_conflic
     assert world.writes() == 0
 
 
+def test_an_edit_that_overtakes_our_carrys_echo_travels_where_our_own_write_moved_its_version(
+    shared,
+):
+    """Where records share a version (SuperOffice: a Sale's lines carry its `UpdatedDate`),
+    writing the company moves its person's version: the person is still as we carried it,
+    and the user's later edit of it on the other side is the only change."""
+    acme = shared.left.add("company", name="Acme AS", city="Oslo")
+    ola = shared.left.add(
+        "person", first_name="Ola", email="ola@acme.no", company_id=acme, title="Sales"
+    )
+    shared.both()
+    partner = shared.crosswalk.translate("person", "customcrm", ola, "superoffice")
+    shared.right.edit("person", partner, title="CEO")
+    shared.leg(shared.right, shared.left)  # carried: Customcrm says CEO too
+    shared.left.edit("person", ola, title="CTO")  # before the echo was read
+    shared.left.edit("company", acme, city="Bergen")  # written first, moving the person
+
+    shared.leg(shared.left, shared.right)
+
+    assert shared.right.values("person", partner)["title"] == "CTO"
+    assert shared.crosswalk.conflicts.recent() == []
+    shared.both()
+    assert shared.left.values("person", ola)["title"] == "CTO"
+    shared.reset_calls()
+    shared.both()
+    assert shared.writes() == 0
+
+
 def test_an_edit_back_to_the_old_value_that_overtakes_our_carrys_echo_travels(world):
     """Before our carry's echo, the other side's base still holds the old value: an edit
     back to it must not pass for unchanged."""

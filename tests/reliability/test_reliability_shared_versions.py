@@ -1,0 +1,52 @@
+"""SuperOffice versions are coarse: a Sale's alternatives and lines all carry the Sale's
+`UpdatedDate`, so writing one moves the version of every other.
+
+A line edited in SuperOffice is carried into Customcrm; a user edits the same line in
+Customcrm before that carry comes back as an echo, and also edits the quote, which the same
+run writes into SuperOffice first. The line's SuperOffice version has then moved, by our own
+write only: the Customcrm edit, the latest, must hold on both sides (before, `newer_wins`
+took our own write's time for a SuperOffice edit and the sides stayed different for good).
+Another line of the quote edited as well is the same story in one batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.reliability.test_reliability_soak import WORLD, live
+
+
+@pytest.mark.parametrize("also_edited", ["heading", "other_line"])
+def test_a_line_edit_overtaking_our_carrys_echo_holds_when_our_own_write_moved_its_sale(
+    fresh: Any, also_edited: str
+) -> None:
+    crms = fresh(seed=WORLD)
+    crms.sync()
+    quotes = live(crms.customcrm.records("quotes"))
+    quote = next(
+        q for q in quotes if len(q["lines"]) >= 2 and crms.linked("quote", "customcrm", q["id"])
+    )
+    line, other = quote["lines"][0], quote["lines"][-1]
+    so_line_id = str(crms.linked("quote_line", "customcrm", line["id"]))
+    alternative = int(str(crms.linked("quote", "customcrm", quote["id"])))
+    so_lines = crms.so("POST", "Agents/Quote/GetQuoteLines",
+                       json={"QuoteAlternativeId": alternative})  # fmt: skip
+    so_line = next(one for one in so_lines if str(one["QuoteLineId"]) == so_line_id)
+    crms.so("POST", "Agents/Quote/SaveQuoteLine", json={**so_line, "Quantity": 194.0})
+    assert crms.run_leg("superoffice->customcrm").target_code == 0  # carried: 194 both sides
+    crms.cc_patch(f"quotes/{quote['id']}/lines/{line['id']}", {"quantity": 50.0})
+    if also_edited == "heading":
+        crms.cc_patch(f"quotes/{quote['id']}", {"title": "Moved heading"})
+    else:
+        crms.cc_patch(f"quotes/{quote['id']}/lines/{other['id']}", {"quantity": 77.0})
+
+    crms.sync()
+    crms.sync()
+
+    cc = {r["id"]: r for r in crms.customcrm.records("quote_lines")}[line["id"]]
+    so = {str(r["_id"]): r for r in crms.superoffice.records("quote_lines")}[so_line_id]
+    assert (cc["quantity"], so["Quantity"]) == (50.0, 50.0)
+    assert not crms.quarantine()
+    crms.assert_same_records()
