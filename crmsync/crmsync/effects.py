@@ -21,9 +21,8 @@ from crmsync.destination import (
 )
 from crmsync.merge import FieldConflict
 from crmsync.plan import Plan
-from crmsync.receipts import normalise_version
 
-__all__ = ["Effects", "KnownLinks", "MovedParents", "OwnVersions", "PlannedEffects"]
+__all__ = ["Effects", "KnownLinks", "MovedParents", "PlannedEffects"]
 
 
 class MovedParents:
@@ -58,37 +57,6 @@ class MovedParents:
         return {entity: list(ids) for entity, ids in moved.items()}
 
 
-class OwnVersions:
-    """The versions this run's own updates produced, each with the version it was written
-    over, in a CRM where records share a version (SuperOffice: a Sale's alternatives and
-    lines all carry the Sale's `UpdatedDate`, and writing one moves all of them).
-
-    A record whose version moved only by our writes is still the version we last read
-    (`Recipe._write`: `carried_unchanged`). Thread-safe: the workers note and ask.
-    """
-
-    def __init__(self) -> None:
-        self._over: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def note(self, before: object, after: object) -> None:
-        """An update of ours turned version `before` into `after`."""
-        old, new = normalise_version(before), normalise_version(after)
-        if old is not None and new is not None and old != new:
-            with self._lock:
-                self._over.setdefault(new, old)
-
-    def since(self, version: object) -> list[str]:
-        """`version` and every version our updates moved it on from, newest first."""
-        found = normalise_version(version)
-        chain: list[str] = []
-        with self._lock:
-            while found is not None and found not in chain:
-                chain.append(found)
-                found = self._over.get(found)
-        return chain
-
-
 class Effects:
     """Live effects: calls the destination and commits to the crosswalk."""
 
@@ -103,7 +71,6 @@ class Effects:
         self.destination = destination
         self.run_id = run_id
         self.moved = MovedParents(parents or {})
-        self.own_versions = OwnVersions()
         self._held = crosswalk.quarantine.keys(destination.system)
         self._held_lock = threading.Lock()
 
@@ -158,9 +125,7 @@ class Effects:
     def update(self, entity: str, ours: Ours, changes: Mapping[str, Any]) -> Ours:
         """Write only `changes` to the destination."""
         self.moved.note(entity, ours.values, changes)
-        after = self.destination.update(entity, ours, changes)
-        self.own_versions.note(ours.version, after.version)
-        return after
+        return self.destination.update(entity, ours, changes)
 
     def delete(self, entity: str, ours: Ours) -> None:
         """Soft-delete in the destination."""

@@ -6,10 +6,11 @@ Decides echo and whether a receipt may be written; never touches the store or an
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "FINGERPRINT",
     "base_may_be_stale",
     "carried_unchanged",
     "is_echo",
@@ -20,8 +21,25 @@ __all__ = [
 ]
 
 
+FINGERPRINT = "#"
+"""A version may end in `#` and a fingerprint of the record's own values: where records
+share a version (SuperOffice: a Sale's alternatives and lines all carry the Sale's
+`UpdatedDate`, and writing one moves them all), the moment says when the group last
+changed, the fingerprint whether this record did."""
+
+
+def _split(version: object) -> tuple[object, str | None]:
+    """A version's moment and fingerprint (None when it has none)."""
+    if isinstance(version, str) and FINGERPRINT in version:
+        moment, _, mark = version.partition(FINGERPRINT)
+        return moment, mark
+    return version, None
+
+
 def parse_timestamp(value: object) -> dt.datetime | None:
-    """An ISO-8601 timestamp as an aware UTC datetime; None if `value` is not one."""
+    """An ISO-8601 timestamp (or a version's moment) as an aware UTC datetime; None if
+    `value` is not one."""
+    value, _mark = _split(value)
     if isinstance(value, dt.datetime):
         stamp = value
     elif isinstance(value, str) and len(value) >= 10 and value[4:5] == "-":
@@ -37,13 +55,14 @@ def parse_timestamp(value: object) -> dt.datetime | None:
 
 
 def normalise_version(version: object) -> str | None:
-    """A version as a comparable string: ISO-8601 timestamps in UTC, anything else as text."""
+    """A version as a comparable string: ISO-8601 timestamps in UTC, anything else as text,
+    and its fingerprint, if any, kept."""
     if version is None:
         return None
-    stamp = parse_timestamp(version)
-    if stamp is not None:
-        return stamp.isoformat(timespec="microseconds")
-    return str(version)
+    moment, mark = _split(version)
+    stamp = parse_timestamp(moment)
+    text = stamp.isoformat(timespec="microseconds") if stamp is not None else str(moment)
+    return text if mark is None else f"{text}{FINGERPRINT}{mark}"
 
 
 def is_echo(incoming_version: object, receipt: str | None) -> bool:
@@ -88,30 +107,33 @@ def receipt_moved_by_children(
 
 def carried_unchanged(
     seen_version: str | None,
-    ours_versions: Iterable[object],
+    ours_version: object,
     carried_receipt: str | None,
     incoming_version: object,
 ) -> bool:
-    """True when the destination record is still the version we last read from it and
-    carried to the source side, and the incoming record is an edit made there after that
-    carry landed (its version is later than the carry's receipt).
-
-    `ours_versions`: the destination record's version now, and the versions our own
-    writes moved it on from (`OwnVersions.since`): where records share a version, writing
-    one moves the others, and that move changed nothing of theirs.
+    """True when the destination record is still as we last read it and carried it to the
+    source side, and the incoming record is an edit made there after that carry landed (its
+    version is later than the carry's receipt).
 
     Then the destination holds the agreed values: the carry made the source equal to it (a
     receipt is only kept when it did), so whatever the source holds differently now was
     changed there since. The stored base can be older than that: it is brought up to date
     when the carry comes back as an echo, and a user's next edit of the source overtakes
     that echo. Merging against the stale base would see a conflict where there is none.
+
+    "Still as we read it": the same version, or, where versions carry a fingerprint
+    (`FINGERPRINT`), the same fingerprint: a shared version moved by a write of another
+    record of the group (a quote's heading, another line) changed nothing of this one.
     """
     if seen_version is None or carried_receipt is None:
         return False
-    seen = normalise_version(seen_version)
-    if all(normalise_version(version) != seen for version in ours_versions):
-        return False
-    return _later(incoming_version, carried_receipt)
+    seen, ours = normalise_version(seen_version), normalise_version(ours_version)
+    seen_mark, ours_mark = _split(seen)[1], _split(ours)[1]
+    if seen_mark is not None and ours_mark is not None:
+        unchanged = seen_mark == ours_mark
+    else:
+        unchanged = seen == ours
+    return unchanged and _later(incoming_version, carried_receipt)
 
 
 def base_may_be_stale(receipt: str | None, seen_version: str | None) -> bool:

@@ -267,10 +267,7 @@ class Recipe:
         current = comparable(spec, ours)
         agreed = target.base
         if source is not None and carried_unchanged(
-            target.seen_version,
-            self.effects.own_versions.since(ours.version),
-            source.receipt_version,
-            record.version,
+            target.seen_version, ours.version, source.receipt_version, record.version
         ):
             agreed = spec.merged_fields(current)
         merged = merge(agreed, current, theirs, self._policy(spec, record, ours))

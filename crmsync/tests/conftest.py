@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import itertools
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -114,7 +115,7 @@ class MemoryCrm:
             Incoming(
                 self.system,
                 record_id,
-                record["version"],
+                self.version_of(record),
                 dict(record["values"]),
                 deleted=record["deleted"],
                 updated_at=record["version"],
@@ -128,10 +129,14 @@ class MemoryCrm:
 
     # -- the Destination protocol ------------------------------------------------------
 
+    def version_of(self, record: Mapping[str, Any]) -> str:
+        """The version the API gives a record (its tap and its reads alike)."""
+        return str(record["version"])
+
     def _ours(self, record_id: str, record: Mapping[str, Any]) -> Ours:
         return Ours(
             record_id,
-            record["version"],
+            self.version_of(record),
             dict(record["values"]),
             record["version"],
             record["deleted"],
@@ -200,7 +205,7 @@ class MemoryCrm:
                 self.stale_updates -= 1
                 self.edit(entity, ours.id)  # someone else saved in between
                 raise StaleVersionError(f"{entity} {ours.id} changed since version {ours.version}")
-            if record["version"] != ours.version:
+            if self.version_of(record) != ours.version:
                 raise StaleVersionError(f"{entity} {ours.id} changed since version {ours.version}")
             self.edit(entity, ours.id, **changes)
             return self._ours(ours.id, record)
@@ -274,7 +279,17 @@ class ParentMovingMemoryCrm(BulkMemoryCrm):
 
 class SharedVersionMemoryCrm(MemoryCrm):
     """SuperOffice's rule in small: a company and its persons share one version (as a Sale's
-    alternatives and lines carry the Sale's `UpdatedDate`), so writing one moves them all."""
+    alternatives and lines carry the Sale's `UpdatedDate`), so writing one moves them all;
+    with `fingerprints`, a version ends in a fingerprint of the record's own values (as
+    tap-superoffice's and target-superoffice's quote versions do)."""
+
+    fingerprints = True
+
+    def version_of(self, record: Mapping[str, Any]) -> str:
+        if not self.fingerprints:
+            return str(record["version"])
+        own = repr(sorted((key, repr(value)) for key, value in record["values"].items()))
+        return f"{record['version']}#{zlib.crc32(own.encode()):08x}"
 
     def edit(self, entity: str, record_id: str, **changes: Any) -> None:
         super().edit(entity, record_id, **changes)

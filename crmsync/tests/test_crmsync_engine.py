@@ -418,12 +418,9 @@ def test_an_edit_that_overtakes_the_echo_of_our_carry_is_not_taken_for_a_conflic
     assert world.writes() == 0
 
 
-def test_an_edit_that_overtakes_our_carrys_echo_travels_where_our_own_write_moved_its_version(
-    shared,
-):
-    """Where records share a version (SuperOffice: a Sale's lines carry its `UpdatedDate`),
-    writing the company moves its person's version: the person is still as we carried it,
-    and the user's later edit of it on the other side is the only change."""
+def _carried_then_edited_before_the_echo(shared) -> tuple[str, str, str]:
+    """A person's SuperOffice edit (CEO) carried into Customcrm, then edited there (CTO)
+    before the carry came back as an echo; returns the company, the person, its partner."""
     acme = shared.left.add("company", name="Acme AS", city="Oslo")
     ola = shared.left.add(
         "person", first_name="Ola", email="ola@acme.no", company_id=acme, title="Sales"
@@ -433,7 +430,23 @@ def test_an_edit_that_overtakes_our_carrys_echo_travels_where_our_own_write_move
     shared.right.edit("person", partner, title="CEO")
     shared.leg(shared.right, shared.left)  # carried: Customcrm says CEO too
     shared.left.edit("person", ola, title="CTO")  # before the echo was read
-    shared.left.edit("company", acme, city="Bergen")  # written first, moving the person
+    return acme, ola, partner
+
+
+@pytest.mark.parametrize("moved_by", ["our write", "a user"])
+def test_an_edit_that_overtakes_our_carrys_echo_travels_though_a_shared_version_moved(
+    shared, moved_by
+):
+    """Where records share a version (SuperOffice: a Sale's lines carry its `UpdatedDate`),
+    a write of the company, ours or a user's, moves its person's version: the fingerprint in
+    the version says the person is still as we carried it, so the user's later edit of it on
+    the other side is the only change."""
+    acme, ola, partner = _carried_then_edited_before_the_echo(shared)
+    if moved_by == "our write":
+        shared.left.edit("company", acme, city="Bergen")  # written first, moving the person
+    else:
+        company = shared.crosswalk.translate("company", "customcrm", acme, "superoffice")
+        shared.right.edit("company", company, city="Bergen")
 
     shared.leg(shared.left, shared.right)
 
@@ -441,9 +454,25 @@ def test_an_edit_that_overtakes_our_carrys_echo_travels_where_our_own_write_move
     assert shared.crosswalk.conflicts.recent() == []
     shared.both()
     assert shared.left.values("person", ola)["title"] == "CTO"
+    assert shared.left.values("company", acme)["city"] == "Bergen"
     shared.reset_calls()
     shared.both()
     assert shared.writes() == 0
+
+
+def test_without_fingerprints_a_moved_shared_version_leaves_the_edit_to_the_conflict_rules(
+    shared,
+):
+    """The same story where versions carry no fingerprint: the person may have changed, so
+    the edit meets the conflict rules (here `source_wins`)."""
+    shared.right.fingerprints = False
+    acme, _ola, partner = _carried_then_edited_before_the_echo(shared)
+    shared.left.edit("company", acme, city="Bergen")
+
+    shared.leg(shared.left, shared.right, conflict_policy="source_wins")
+
+    assert [c["field"] for c in shared.crosswalk.conflicts.recent()] == ["title"]
+    assert shared.right.values("person", partner)["title"] == "CTO"
 
 
 def test_an_edit_back_to_the_old_value_that_overtakes_our_carrys_echo_travels(world):

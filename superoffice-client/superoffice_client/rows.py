@@ -9,8 +9,9 @@ Pure functions of the entity JSON (`GET /api/v1/Person/{id}` etc.); no I/O here.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -31,6 +32,7 @@ __all__ = [
     "quote_line_row",
     "ref_id",
     "schema",
+    "shared_version",
     "text",
 ]
 
@@ -39,14 +41,21 @@ Entity = Mapping[str, Any]
 
 @dataclass(frozen=True)
 class RowSpec:
-    """A stream's columns: its id, the column that is its version, its link entity, and the
-    columns a target may write (the others are computed by SuperOffice or read-only)."""
+    """A stream's columns: its id, the column that is its version, its link entity, the
+    columns a target may write (the others are computed by SuperOffice or read-only), and
+    the column saying when it last changed (`updated_column`; the version when empty)."""
 
     stream: str
     entity: str
     id_column: str
     version_column: str
     writable: tuple[str, ...]
+    updated_column: str = ""
+
+    @property
+    def moment_column(self) -> str:
+        """The column saying when the record last changed."""
+        return self.updated_column or self.version_column
 
 
 _ADDRESS = ("address", "zipcode", "city", "country")
@@ -89,7 +98,7 @@ STREAMS: dict[str, RowSpec] = {
             "quote_alternatives",
             "quote",
             "quoteAlternativeId",
-            "updatedDate",
+            "version",
             (
                 "contactId",
                 "personId",
@@ -102,12 +111,13 @@ STREAMS: dict[str, RowSpec] = {
                 "state",
                 "currency",
             ),
+            updated_column="updatedDate",
         ),
         RowSpec(
             "quote_lines",
             "quote_line",
             "quoteLineId",
-            "updatedDate",
+            "version",
             (
                 "quoteAlternativeId",
                 "productId",
@@ -118,6 +128,7 @@ STREAMS: dict[str, RowSpec] = {
                 "discountPercent",
                 "rank",
             ),
+            updated_column="updatedDate",
         ),
     )
 }
@@ -250,13 +261,33 @@ def product_row(entity: Entity, updated: Any) -> dict[str, Any]:
     }
 
 
+def shared_version(row: Mapping[str, Any], leave_out: Iterable[str] = ()) -> str | None:
+    """The version of a row that has no timestamp of its own (alternatives, lines): its
+    Sale's `UpdatedDate`, `#`, and a fingerprint of the row's own values (crmsync's
+    `receipts.FINGERPRINT` convention).
+
+    Writing one line moves the `UpdatedDate` of every alternative and line of the Sale; the
+    fingerprint moves only for the row whose values changed, so a sync can tell a row still
+    as it read it from one a user edited. `leave_out`: columns computed from other rows or
+    looked up elsewhere (totals, the product found by its ERP key).
+    """
+    moment = row.get("updatedDate")
+    if moment is None:
+        return None
+    skipped = {"updatedDate", "version", "deleted", *leave_out}
+    own = {key: value for key, value in row.items() if key not in skipped}
+    text = json.dumps(own, sort_keys=True, default=str).encode()
+    return f"{moment}#{hashlib.blake2b(text, digest_size=6).hexdigest()}"
+
+
 def quote_alternative_row(
     alternative: Entity, version: Entity, quote: Entity, sale: Entity
 ) -> dict[str, Any]:
-    """A `quote_alternatives` row; its version is the owning Sale's `UpdatedDate`
-    (QuoteAlternative has no timestamp, superoffice-api.md §0.4)."""
+    """A `quote_alternatives` row; QuoteAlternative has no timestamp (superoffice-api.md
+    §0.4), so its version is the owning Sale's `UpdatedDate` with a fingerprint of its own
+    values (`shared_version`)."""
     currency = sale.get("Currency") or {}
-    return {
+    row = {
         "quoteAlternativeId": int(alternative["QuoteAlternativeId"]),
         "quoteVersionId": int(version["QuoteVersionId"]),
         "quoteId": int(quote["QuoteId"]),
@@ -276,12 +307,14 @@ def quote_alternative_row(
         "updatedDate": iso_timestamp(sale.get("UpdatedDate")),
         "deleted": False,
     }
+    return {**row, "version": shared_version(row, ("subTotal", "totalPrice"))}
 
 
 def quote_line_row(line: Entity, product_id: int | None, sale_updated: Any) -> dict[str, Any]:
     """A `quote_lines` row; `product_id` is the product whose ERPProductKey the line names,
-    and its version is the owning Sale's `UpdatedDate`, like its alternative's."""
-    return {
+    and its version is the owning Sale's `UpdatedDate` with a fingerprint of its own values,
+    like its alternative's."""
+    row = {
         "quoteLineId": int(line["QuoteLineId"]),
         "quoteAlternativeId": int(line["QuoteAlternativeId"]),
         "productId": product_id,
@@ -296,3 +329,4 @@ def quote_line_row(line: Entity, product_id: int | None, sale_updated: Any) -> d
         "updatedDate": iso_timestamp(sale_updated),
         "deleted": False,
     }
+    return {**row, "version": shared_version(row, ("productId", "totalPrice"))}

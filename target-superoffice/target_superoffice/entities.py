@@ -77,21 +77,22 @@ def as_ours(row: Row, spec: rows.RowSpec, extra: Mapping[str, Any] | None = None
     values = {
         key: value
         for key, value in row.items()
-        if key not in (spec.id_column, spec.version_column, "deleted")
+        if key not in (spec.id_column, spec.version_column, spec.moment_column, "deleted")
     }
     return Ours(
         id=str(row[spec.id_column]),
         version=str(version or ""),
         values=values,
-        updated_at=version,
+        updated_at=row.get(spec.moment_column),
         deleted=bool(row.get("deleted")),
         extra=dict(extra or {}),
     )
 
 
 def unmodified_since(version: str) -> dict[str, str]:
-    """The `If-Unmodified-Since` header for a version (HTTP dates have whole seconds)."""
-    moment = parse_moment(version)
+    """The `If-Unmodified-Since` header for a version (HTTP dates have whole seconds; a
+    version with a fingerprint, `rows.shared_version`, is its moment and the fingerprint)."""
+    moment = parse_moment(version.partition("#")[0])
     return {"If-Unmodified-Since": format_datetime(moment, usegmt=True)} if moment else {}
 
 

@@ -3,10 +3,12 @@
 
 A line edited in SuperOffice is carried into Customcrm; a user edits the same line in
 Customcrm before that carry comes back as an echo, and also edits the quote, which the same
-run writes into SuperOffice first. The line's SuperOffice version has then moved, by our own
-write only: the Customcrm edit, the latest, must hold on both sides (before, `newer_wins`
-took our own write's time for a SuperOffice edit and the sides stayed different for good).
-Another line of the quote edited as well is the same story in one batch.
+run writes into SuperOffice first; or a user in SuperOffice edits the quote's heading. The
+line's SuperOffice version has then moved, though the line did not change: the Customcrm
+edit, the latest, must hold on both sides (before, `newer_wins` took the Sale's move for a
+SuperOffice edit of the line and the sides stayed different for good). The fingerprint in
+the versions of lines and alternatives (`rows.shared_version`) tells the two apart. Another
+line of the quote edited as well is the same story in one batch.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.test_reliability_soak import WORLD, live
+from tests.reliability.test_reliability_soak import WORLD, live, sale_of
 
 
-@pytest.mark.parametrize("also_edited", ["heading", "other_line"])
-def test_a_line_edit_overtaking_our_carrys_echo_holds_when_our_own_write_moved_its_sale(
+@pytest.mark.parametrize("also_edited", ["heading", "other_line", "heading in superoffice"])
+def test_a_line_edit_overtaking_our_carrys_echo_holds_when_its_sale_moved(
     fresh: Any, also_edited: str
 ) -> None:
     crms = fresh(seed=WORLD)
@@ -39,8 +41,10 @@ def test_a_line_edit_overtaking_our_carrys_echo_holds_when_our_own_write_moved_i
     crms.cc_patch(f"quotes/{quote['id']}/lines/{line['id']}", {"quantity": 50.0})
     if also_edited == "heading":
         crms.cc_patch(f"quotes/{quote['id']}", {"title": "Moved heading"})
-    else:
+    elif also_edited == "other_line":
         crms.cc_patch(f"quotes/{quote['id']}/lines/{other['id']}", {"quantity": 77.0})
+    else:  # a user in SuperOffice moves the Sale, after the Customcrm edit
+        crms.so("PATCH", f"Sale/{sale_of(crms, str(alternative))}", json={"Heading": "Moved"})
 
     crms.sync()
     crms.sync()
