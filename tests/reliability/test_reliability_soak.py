@@ -1,9 +1,10 @@
 """Random edits on both sides, run after run: the CRMs converge and no edit is lost.
 
 Each round edits records of every kind on both sides as users do (through the two APIs),
-picking different records on each side, then runs both legs. After the last round and one
-more run, both sides hold the same records, every edit holds on both sides (a delete on
-both), quarantine is empty and a further run writes nothing. Seeded: a failure names it.
+picking different records on each side (but for one title both edit, a conflict the later
+edit wins), then runs both legs. After the last round and one more run, both sides hold the
+same records, every edit holds on both sides (a delete on both), quarantine is empty and a
+further run writes nothing. Seeded: a failure names it.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def live(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def edit_round(crms: Any, rng: random.Random, n: int) -> list[Edit]:
-    """Edits of every kind on both sides; no record is edited on both sides in one round."""
+    """Edits of every kind on both sides; one person's title is edited on both (SuperOffice's
+    edit the later, so the one to hold under `newer_wins`), other records on one side."""
     edits: list[Edit] = []
     people = [p for p in live(crms.customcrm.records("contacts"))
               if crms.linked("person", "customcrm", p["id"])]  # fmt: skip
@@ -55,6 +57,12 @@ def edit_round(crms: Any, rng: random.Random, n: int) -> list[Edit]:
         so_id = str(crms.linked("person", "customcrm", person["id"]))
         crms.so("PATCH", f"Person/{so_id}", json={"Title": f"so title {n}.{i}"})
         edits.append(Edit("title", "superoffice", so_id, f"so title {n}.{i}"))
+    both = people[6]  # a conflict: both sides edit one title, SuperOffice's edit the later
+    crms.cc_patch(f"contacts/{both['id']}", {"title": f"cc lost {n}"})
+    edits.append(Edit("title", "customcrm", both["id"], f"cc lost {n}"))
+    so_both = str(crms.linked("person", "customcrm", both["id"]))
+    crms.so("PATCH", f"Person/{so_both}", json={"Title": f"so won {n}"})
+    edits.append(Edit("title", "superoffice", so_both, f"so won {n}"))
     doomed = people[4]
     crms.cc("DELETE", f"contacts/{doomed['id']}", headers={"If-Match": f'"{doomed["version"]}"'})
     edits.append(Edit("person", "customcrm", doomed["id"], None))
@@ -109,6 +117,9 @@ def edit_round(crms: Any, rng: random.Random, n: int) -> list[Edit]:
                                            "status": "draft", "currency": "NOK"})  # fmt: skip
     crms.cc("POST", f"quotes/{made['id']}/lines", json={"product_id": product["id"], "quantity": 2})
     edits.append(Edit("quote", "customcrm", made["id"], f"Soak quote {n}"))
+    heading = str(crms.linked("quote", "customcrm", quotes[0]["id"]))  # its line edited above
+    crms.so("PATCH", f"Sale/{sale_of(crms, heading)}", json={"Heading": f"So heading {n}"})
+    edits.append(Edit("heading", "superoffice", heading, f"So heading {n}"))
     alternative = int(str(crms.linked("quote", "customcrm", quotes[3]["id"])))
     so_line = crms.so("POST", "Agents/Quote/GetQuoteLines",
                       json={"QuoteAlternativeId": alternative})[0]  # fmt: skip
@@ -121,14 +132,19 @@ def edit_round(crms: Any, rng: random.Random, n: int) -> list[Edit]:
     return edits
 
 
-def sale_heading(crms: Any, alternative_id: str) -> str:
-    """The heading of the Sale a quote alternative belongs to (what a quote's title maps to)."""
+def sale_of(crms: Any, alternative_id: str) -> int:
+    """The id of the Sale a quote alternative belongs to."""
     alternative = crms.so("POST", f"Agents/Quote/GetQuoteAlternative?quoteAlternativeId="
                           f"{alternative_id}", json={})  # fmt: skip
     version = crms.so("POST", "Agents/Quote/GetQuoteVersion",
                       json={"QuoteVersionId": alternative["QuoteVersionId"]})  # fmt: skip
     quote = crms.so("POST", "Agents/Quote/GetQuoteEntity", json={"QuoteId": version["QuoteId"]})
-    return str(crms.so("GET", f"Sale/{quote['SaleId']}")["Heading"])
+    return int(quote["SaleId"])
+
+
+def sale_heading(crms: Any, alternative_id: str) -> str:
+    """The heading of the Sale a quote alternative belongs to (what a quote's title maps to)."""
+    return str(crms.so("GET", f"Sale/{sale_of(crms, alternative_id)}")["Heading"])
 
 
 def held_values(crms: Any, edit: Edit, cc_id: str, so_id: str) -> tuple[Any, Any] | None:
