@@ -2,9 +2,10 @@
 
 Each round edits records of every kind on both sides as users do (through the two APIs),
 picking different records on each side (but for one title both edit, a conflict the later
-edit wins), then runs both legs. After the last round and one more run, both sides hold the
-same records, every edit holds on both sides (a delete on both), quarantine is empty and a
-further run writes nothing. Seeded: a failure names it.
+edit wins), then runs both legs; between the legs, SuperOffice edits again records the first
+leg just wrote, before their echo is read. After the last round and one more run, both sides
+hold the same records, every edit holds on both sides (a delete on both), quarantine is
+empty and a further run writes nothing. Seeded: a failure names it.
 """
 
 from __future__ import annotations
@@ -132,6 +133,33 @@ def edit_round(crms: Any, rng: random.Random, n: int) -> list[Edit]:
     return edits
 
 
+def run_leg(crms: Any, leg: str) -> None:
+    run = crms.run_leg(leg)
+    assert run.target_code == 0, run.stderr[-4000:]
+
+
+def between_legs(crms: Any, made: list[Edit], n: int) -> list[Edit]:
+    """SuperOffice edits of records the first leg just carried into, before their echo."""
+    edits = []
+    title = next(e for e in made if e.kind == "title" and e.system == "customcrm")
+    so_id = str(crms.linked("person", "customcrm", title.record_id))
+    crms.so("PATCH", f"Person/{so_id}", json={"Title": f"so after carry {n}"})
+    edits.append(Edit("title", "superoffice", so_id, f"so after carry {n}"))
+    heading = next(e for e in made if e.kind == "heading" and e.system == "customcrm")
+    alternative = str(crms.linked("quote", "customcrm", heading.record_id))
+    crms.so("PATCH", f"Sale/{sale_of(crms, alternative)}", json={"Heading": f"So after {n}"})
+    edits.append(Edit("heading", "superoffice", alternative, f"So after {n}"))
+    quantity = next(e for e in made if e.kind == "quantity" and e.system == "customcrm")
+    so_line_id = str(crms.linked("quote_line", "customcrm", quantity.record_id))
+    line = next(r for r in crms.superoffice.records("quote_lines") if str(r["_id"]) == so_line_id)
+    saved = crms.so("POST", "Agents/Quote/GetQuoteLines",
+                    json={"QuoteAlternativeId": line["QuoteAlternativeId"]})  # fmt: skip
+    so_line = next(one for one in saved if str(one["QuoteLineId"]) == so_line_id)
+    crms.so("POST", "Agents/Quote/SaveQuoteLine", json={**so_line, "Quantity": 300.0 + n})
+    edits.append(Edit("quantity", "superoffice", so_line_id, 300.0 + n))
+    return edits
+
+
 def sale_of(crms: Any, alternative_id: str) -> int:
     """The id of the Sale a quote alternative belongs to."""
     alternative = crms.so("POST", f"Agents/Quote/GetQuoteAlternative?quoteAlternativeId="
@@ -213,8 +241,11 @@ def test_random_edits_on_both_sides_run_after_run_converge_without_loss(
     rng = random.Random(seed)
     edits: list[Edit] = []
     for n in range(ROUNDS):
-        edits += edit_round(crms, rng, n)
-        crms.sync()
+        made = edit_round(crms, rng, n)
+        edits += made
+        run_leg(crms, "customcrm->superoffice")
+        edits += between_legs(crms, made, n)
+        run_leg(crms, "superoffice->customcrm")
     crms.sync()  # the echoes of the last leg come back
     crms.customcrm.clear_requests()
     crms.superoffice.clear_requests()
