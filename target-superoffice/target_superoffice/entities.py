@@ -30,10 +30,10 @@ from typing import Any
 
 from crmsync.destination import Ours
 from crmsync.normalise import normalise_key
+from crmsync.receipts import parse_timestamp
 from superoffice_client import NotFoundError, SuperOfficeClient, rows
 from superoffice_client.archive_rows import COLUMNS, UnknownCountryError, archive_row, entity_row
 from superoffice_client.fanout import each_at_once
-from superoffice_client.feed import parse_moment
 from superoffice_client.patch import merge_patch
 from superoffice_client.query import ArchiveQuery, all_of, any_of, equals, one_of
 
@@ -90,9 +90,9 @@ def as_ours(row: Row, spec: rows.RowSpec, extra: Mapping[str, Any] | None = None
 
 
 def unmodified_since(version: str) -> dict[str, str]:
-    """The `If-Unmodified-Since` header for a version (HTTP dates have whole seconds; a
-    version with a fingerprint, `rows.shared_version`, is its moment and the fingerprint)."""
-    moment = parse_moment(version.partition("#")[0])
+    """The `If-Unmodified-Since` header for a version (HTTP dates have whole seconds; of a
+    version with a fingerprint, `rows.shared_version`, its moment counts)."""
+    moment = parse_timestamp(version)
     return {"If-Unmodified-Since": format_datetime(moment, usegmt=True)} if moment else {}
 
 

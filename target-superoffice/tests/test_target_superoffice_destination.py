@@ -13,6 +13,7 @@ from crmsync.normalise import normalise_key
 from sandbox.testing import RunningSandbox
 from superoffice_client import connect, rows
 from target_superoffice.destination import SuperOfficeDestination
+from target_superoffice.entities import unmodified_since
 
 Config = Callable[..., dict[str, Any]]
 
@@ -178,3 +179,12 @@ def test_deleting_a_person_moves_it_to_the_recycle_bin(
     assert destination.fetch("person", ["3"]) == {}
     stored = next(p for p in source_tenant.records("persons") if p["_id"] == 3)
     assert stored["_deleted"] is not None
+
+
+@pytest.mark.parametrize(
+    "version", ["2026-11-27T10:00:00.5Z", "2026-11-27T10:00:00.5Z#0a1b2c3d4e5f"]
+)
+def test_the_sale_is_written_only_if_unmodified_since_the_versions_moment(version: str) -> None:
+    """A quote's version carries a fingerprint after its Sale's moment; the header takes the
+    moment (HTTP dates have whole seconds)."""
+    assert unmodified_since(version) == {"If-Unmodified-Since": "Fri, 27 Nov 2026 10:00:00 GMT"}
