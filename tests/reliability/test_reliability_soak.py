@@ -11,7 +11,7 @@ empty and a further run writes nothing. Seeded: a failure names it.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -236,7 +236,18 @@ def lost_edits(crms: Any, edits: list[Edit]) -> list[str]:
 def test_random_edits_on_both_sides_run_after_run_converge_without_loss(
     fresh: Any, seed: int
 ) -> None:
-    crms = fresh(seed=WORLD)
+    check_soak(fresh(seed=WORLD), seed)
+
+
+@pytest.mark.postgres
+def test_random_edits_converge_without_loss_on_a_postgresql_crosswalk(
+    fresh: Any, crmsync_postgres_url: str
+) -> None:
+    check_soak(replace(fresh(seed=WORLD), crosswalk_url=crmsync_postgres_url), 5)
+
+
+def check_soak(crms: Any, seed: int) -> None:
+    """`ROUNDS` rounds of edits and runs, then the checks the module docstring names."""
     crms.sync()
     rng = random.Random(seed)
     edits: list[Edit] = []
