@@ -22,7 +22,7 @@ WORLD = 15
 
 ENTITY = {"title": "person", "city": "company", "name": "company", "person": "person",
           "quantity": "quote_line", "line": "quote_line", "heading": "quote", "quote": "quote",
-          "price": "product"}  # fmt: skip
+          "price": "product", "employer": "person", "product_of": "quote_line"}  # fmt: skip
 """The link entity each kind of edit is about."""
 
 
@@ -130,6 +130,41 @@ def edit_round(crms: Any, rng: random.Random, n: int) -> list[Edit]:
     price = round(rng.uniform(10, 999), 2)
     crms.cc_patch(f"products/{product['id']}", {"unit_price": price})
     edits.append(Edit("price", "customcrm", product["id"], price))
+    return edits + reference_edits(crms, rng, n, people[7:9], companies, quotes[4])
+
+
+def reference_edits(
+    crms: Any,
+    rng: random.Random,
+    n: int,
+    movers: list[dict[str, Any]],
+    companies: list[dict[str, Any]],
+    quote: dict[str, Any],
+) -> list[Edit]:
+    """A person moves to another company on each side, a line gets another product in
+    Customcrm, and a product's price changes in SuperOffice."""
+    edits: list[Edit] = []
+    mover = movers[0]
+    employer = rng.choice([c for c in companies if c["id"] != mover["customer_id"]])
+    crms.cc_patch(f"contacts/{mover['id']}", {"customer_id": employer["id"]})
+    edits.append(Edit("employer", "customcrm", mover["id"], employer["id"]))
+    mover = movers[1]
+    employer = rng.choice([c for c in companies if c["id"] != mover["customer_id"]])
+    so_id = str(crms.linked("person", "customcrm", mover["id"]))
+    so_company = int(str(crms.linked("company", "customcrm", employer["id"])))
+    crms.so("PATCH", f"Person/{so_id}", json={"Contact": {"ContactId": so_company}})
+    edits.append(Edit("employer", "superoffice", so_id, employer["id"]))
+    products = live(crms.customcrm.records("products"))
+    line = quote["lines"][-1]
+    other = rng.choice([p for p in products if p["id"] != line["product_id"]])
+    crms.cc_patch(f"quotes/{quote['id']}/lines/{line['id']}", {"product_id": other["id"]})
+    edits.append(Edit("product_of", "customcrm", line["id"], other["id"]))
+    priced = rng.choice(products)
+    so_product = str(crms.linked("product", "customcrm", priced["id"]))
+    stored = next(r for r in crms.superoffice.records("products") if str(r["_id"]) == so_product)
+    body = {key: value for key, value in stored.items() if not key.startswith("_")}
+    crms.so("PUT", f"Product/{so_product}", json={**body, "UnitListPrice": 50.25 + n})
+    edits.append(Edit("price", "superoffice", so_product, 50.25 + n))
     return edits
 
 
@@ -197,8 +232,21 @@ def held_values(crms: Any, edit: Edit, cc_id: str, so_id: str) -> tuple[Any, Any
         "heading": lambda: (cc["title"], sale_heading(crms, so_id)),
         "quote": lambda: (cc["title"], sale_heading(crms, so_id)),
         "price": lambda: (cc["unit_price"], so["UnitListPrice"]),
+        "employer": lambda: (
+            cc["customer_id"],
+            crms.linked("company", "superoffice", str(so["Contact"]["ContactId"])),
+        ),
+        "product_of": lambda: (cc["product_id"], product_by_key(crms, so["ERPProductKey"])),
     }
     return read[edit.kind]()
+
+
+def product_by_key(crms: Any, erp_key: str) -> str | None:
+    """The Customcrm product linked to the SuperOffice product holding this ERP key."""
+    for product in crms.superoffice.records("products"):
+        if product.get("ERPProductKey") == erp_key and not product["_deleted"]:
+            return crms.linked("product", "superoffice", str(product["_id"]))
+    return None
 
 
 def lost_edits(crms: Any, edits: list[Edit]) -> list[str]:
