@@ -311,6 +311,10 @@ class SyncTarget(Target):
             if isinstance(sink, SyncSink):
                 sink.activate_version(int(message_dict["version"]))
 
+    def before_finish(self, sync: Synchronizer) -> None:
+        """After the last batch, before `finish()`: what a target knows only once it has read
+        everything (target-customcrm: the quote lines deleted in SuperOffice)."""
+
     def process_endofpipe(self) -> None:
         """Drain parents first, finish the run, print the report, then emit the final STATE."""
         for sink in sorted(self._sinks_seen, key=self._rank):
@@ -318,6 +322,7 @@ class SyncTarget(Target):
         if self._synchronizer is not None or self._sinks_seen:
             sync = self.synchronizer
             try:
+                self.before_finish(sync)
                 report = sync.finish()
             finally:
                 print(sync.report.as_table(), file=sys.stderr)

@@ -259,6 +259,13 @@ class QuoteLinesStream(SuperOfficeStream):
             raise RuntimeError(f"quote_lines: page {context['alternatives_page']} is gone")
         lines = list(fetch_all(self.lines_of, alternatives, self.concurrency))
         products = self.product_ids(str(line.get("ERPProductKey") or "") for line, _ in lines)
+        siblings: dict[int, list[int]] = {}
+        for line, _ in lines:
+            siblings.setdefault(int(line["QuoteAlternativeId"]), []).append(
+                int(line["QuoteLineId"])
+            )
         for line, sale_updated in lines:
             product = products.get(str(line.get("ERPProductKey") or ""))
-            yield rows.quote_line_row(line, product, sale_updated)
+            row = rows.quote_line_row(line, product, sale_updated)
+            # every line of its alternative as read now: a linked line missing was deleted
+            yield {**row, "lineIds": sorted(siblings[row["quoteAlternativeId"]])}

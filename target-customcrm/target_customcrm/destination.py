@@ -75,6 +75,17 @@ class CustomcrmDestination:
         return {str(record["id"]): ours_from(entity, record) for record in records}
 
     @as_crmsync_errors
+    def quote_line_ids(self, quote_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The live lines of each quote, by quote id (a quote's `lines` never holds deleted
+        ones); read like `fetch`, 100 quotes per request."""
+        records = self.client.read_many("quotes", quote_ids, concurrency=self.concurrency)
+        return {
+            str(record["id"]): [str(line["id"]) for line in record.get("lines") or []]
+            for record in records
+            if record.get("deleted_at") is None
+        }
+
+    @as_crmsync_errors
     def match(self, entity: str, key: str, value: str) -> list[Ours]:
         """Live (not deleted) candidates whose `key` equals `value`, normalised.
 

@@ -12,6 +12,7 @@ from customcrm_client.singer_settings import CONNECTION_SETTINGS
 from singer_sdk import typing as th
 
 from target_customcrm.destination import CustomcrmDestination
+from target_customcrm.line_sets import SIBLINGS, LineSets
 from target_customcrm.payloads import in_customcrm_terms
 from target_customcrm.specs import ENTITY_SPECS
 
@@ -23,6 +24,7 @@ else:
 if t.TYPE_CHECKING:
     from crmsync.destination import Destination
     from crmsync.records import EntitySpec, Incoming
+    from crmsync.sync import Synchronizer
 
 __all__ = ["TargetCustomcrm"]
 
@@ -42,14 +44,31 @@ class TargetCustomcrm(SyncTarget):
         "total",
         "line_total",
         "lines",
+        SIBLINGS,
     )
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.line_sets = LineSets()
 
     @override
     def to_incoming(self, stream_name: str, record: Mapping[str, t.Any]) -> Incoming:
         """crmsync's reading of the record, its values spelled as Customcrm stores them."""
         incoming = super().to_incoming(stream_name, record)
         entity = self.entity_specs[stream_name].name
+        if entity == "quote_line":
+            self.line_sets.note(incoming, record)
         return incoming.with_values(in_customcrm_terms(entity, incoming.values))
+
+    @override
+    def before_finish(self, sync: Synchronizer) -> None:
+        """Delete here the quote lines deleted in SuperOffice (it has no feed of them)."""
+        destination = sync.destination
+        if not isinstance(destination, CustomcrmDestination):
+            return
+        gone = self.line_sets.gone(sync.crosswalk, destination)
+        if gone:
+            sync.receive("quote_line", gone)
 
     @override
     def build_destination(self, config: Mapping[str, t.Any]) -> Destination:

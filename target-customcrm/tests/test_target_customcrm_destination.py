@@ -9,6 +9,9 @@ from crmsync.destination import Ours, RecordRejectedError, StaleVersionError
 from customcrm_client import ClientSettings, CustomcrmClient
 from sandbox.testing import RunningSandbox, running_sandbox
 from target_customcrm.destination import CustomcrmDestination
+from target_customcrm.line_sets import LineSets
+
+from crmsync import Crosswalk, Incoming
 
 
 @pytest.fixture(scope="module")
@@ -305,3 +308,39 @@ def test_a_quote_line_cannot_move_to_another_quote(
     ours = destination.fetch("quote_line", [line["id"]])[line["id"]]
     with pytest.raises(RecordRejectedError, match="cannot move to another quote"):
         destination.update("quote_line", ours, {"quote_id": "quo_999"})
+
+
+def test_lines_a_superoffice_read_lacks_are_deleted_unless_written_after_that_read(
+    destination: CustomcrmDestination, crmsync_sqlite_crosswalk: Crosswalk
+) -> None:
+    """A linked line the alternative's line set lacks was deleted in SuperOffice; one whose
+    partner we wrote after the set was read (our other leg created it meanwhile) may simply
+    be newer than the read, and is kept."""
+    quote = next(q for q in destination.client.list_all("quotes", {}) if len(q["lines"]) >= 2)
+    first, second = (str(line["id"]) for line in quote["lines"][:2])
+    crosswalk = crmsync_sqlite_crosswalk
+    run = crosswalk.runs.start("test", "customcrm", False)
+    read_at = "2026-11-27T10:00:00.000000Z"
+    crosswalk.link(
+        "quote", ("superoffice", "500", read_at), ("customcrm", str(quote["id"])), run_id=run
+    )
+    for line_id, partner, receipt in (
+        (first, "601", "2026-11-27T09:00:00Z"),
+        (second, "602", "2026-11-27T11:00:00Z"),
+    ):
+        crosswalk.link(
+            "quote_line",
+            ("customcrm", line_id, None),
+            ("superoffice", partner),
+            run_id=run,
+            receipt=receipt,
+        )
+    sets = LineSets()
+    kept = Incoming("superoffice", "609", f"{read_at}#0a1b2c3d4e5f", {})
+    sets.note(kept, {"quote_id": 500, "_sibling_ids": [609]})
+
+    gone = sets.gone(crosswalk, destination)
+
+    assert [(marker.system, marker.id, marker.deleted) for marker in gone] == [
+        ("superoffice", "601", True)
+    ]

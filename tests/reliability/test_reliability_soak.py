@@ -130,6 +130,7 @@ def edit_round(crms: Any, rng: random.Random, n: int) -> list[Edit]:
     price = round(rng.uniform(10, 999), 2)
     crms.cc_patch(f"products/{product['id']}", {"unit_price": price})
     edits.append(Edit("price", "customcrm", product["id"], price))
+    edits.append(superoffice_line_delete(crms, quotes[5]))
     return edits + reference_edits(crms, rng, n, people[7:9], companies, quotes[4])
 
 
@@ -166,6 +167,13 @@ def reference_edits(
     crms.so("PUT", f"Product/{so_product}", json={**body, "UnitListPrice": 50.25 + n})
     edits.append(Edit("price", "superoffice", so_product, 50.25 + n))
     return edits
+
+
+def superoffice_line_delete(crms: Any, quote: dict[str, Any]) -> Edit:
+    """A line deleted in SuperOffice (never the quote's last: its delete is not seen)."""
+    so_line_id = str(crms.linked("quote_line", "customcrm", quote["lines"][0]["id"]))
+    crms.so("POST", "Agents/Quote/DeleteQuoteLine", json={"QuoteLineId": int(so_line_id)})
+    return Edit("line", "superoffice", so_line_id, None)
 
 
 def run_leg(crms: Any, leg: str) -> None:

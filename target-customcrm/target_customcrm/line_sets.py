@@ -1,0 +1,89 @@
+"""Quote lines deleted in SuperOffice, found from the lines it still has.
+
+SuperOffice keeps no trace of a deleted quote line, so no feed lists it. But tap-superoffice
+reads every line of a quote alternative whose Sale moved, and gives each line row the ids of
+all its alternative's lines as read (`lineIds`, mapped to `_sibling_ids`). A Customcrm line of
+the linked quote whose SuperOffice partner is missing from that set was deleted there: it
+goes to crmsync as a deletion marker, through the same delete path (and circuit breaker) as
+any other delete.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from crmsync.crosswalk import Crosswalk
+from crmsync.receipts import parse_timestamp
+from crmsync.records import Incoming
+
+from target_customcrm.destination import CustomcrmDestination
+
+__all__ = ["SIBLINGS", "LineSets"]
+
+SIBLINGS = "_sibling_ids"
+"""The mapped property holding every line id of the line's alternative as read."""
+
+SOURCE = "superoffice"
+
+
+class LineSets:
+    """The line sets of the alternatives read in this run (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._sets: dict[str, tuple[set[str], Any]] = {}
+        self._lock = threading.Lock()
+
+    def note(self, line: Incoming, record: Mapping[str, Any]) -> None:
+        """Keep the set a SuperOffice line came with (the alternative's, as of its read)."""
+        siblings = record.get(SIBLINGS)
+        alternative = record.get("quote_id")
+        if line.system != SOURCE or not isinstance(siblings, list) or alternative is None:
+            return
+        with self._lock:
+            self._sets[str(alternative)] = (
+                {str(i) for i in siblings},
+                parse_timestamp(line.version),
+            )
+
+    def gone(self, crosswalk: Crosswalk, destination: CustomcrmDestination) -> list[Incoming]:
+        """Deletion markers for the linked lines the sets lack.
+
+        A line whose SuperOffice partner was written or read after the set was read (a line
+        our other leg created meanwhile, say) is left alone: the set may predate it.
+        """
+        with self._lock:
+            sets, self._sets = self._sets, {}
+        if not sets:
+            return []
+        quotes = crosswalk.find_many("quote", SOURCE, list(sets))
+        ours = {
+            link.side(destination.system).record_id: alternative  # type: ignore[union-attr]
+            for alternative, link in quotes.items()
+            if link.side(destination.system) is not None
+        }
+        if not ours:
+            return []
+        by_quote = destination.quote_line_ids(list(ours))
+        markers: list[Incoming] = []
+        for quote_id, line_ids in by_quote.items():
+            present, read_at = sets[ours[quote_id]]
+            if read_at is None:  # when the set was read is unknown: nothing can be told
+                continue
+            links = crosswalk.find_many("quote_line", destination.system, line_ids)
+            for link in links.values():
+                partner = link.side(SOURCE)
+                if partner is None or link.deleted or partner.record_id in present:
+                    continue
+                if _later_than(partner.receipt_version, read_at) or _later_than(
+                    partner.seen_version, read_at
+                ):
+                    continue
+                markers.append(Incoming(SOURCE, partner.record_id, None, {}, deleted=True))
+        return markers
+
+
+def _later_than(version: str | None, moment: Any) -> bool:
+    stamp = parse_timestamp(version)
+    return stamp is not None and stamp > moment
