@@ -10,6 +10,7 @@ any other delete.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -32,7 +33,7 @@ class LineSets:
     """The line sets of the alternatives read in this run (thread-safe)."""
 
     def __init__(self) -> None:
-        self._sets: dict[str, tuple[set[str], Any]] = {}
+        self._sets: dict[str, tuple[set[str], dt.datetime | None]] = {}
         self._lock = threading.Lock()
 
     def note(self, line: Incoming, record: Mapping[str, Any]) -> None:
@@ -57,12 +58,11 @@ class LineSets:
             sets, self._sets = self._sets, {}
         if not sets:
             return []
-        quotes = crosswalk.find_many("quote", SOURCE, list(sets))
-        ours = {
-            link.side(destination.system).record_id: alternative  # type: ignore[union-attr]
-            for alternative, link in quotes.items()
-            if link.side(destination.system) is not None
-        }
+        ours: dict[str, str] = {}  # Customcrm quote id -> SuperOffice alternative id
+        for alternative, link in crosswalk.find_many("quote", SOURCE, list(sets)).items():
+            quote = link.side(destination.system)
+            if quote is not None:
+                ours[quote.record_id] = alternative
         if not ours:
             return []
         by_quote = destination.quote_line_ids(list(ours))
@@ -84,6 +84,6 @@ class LineSets:
         return markers
 
 
-def _later_than(version: str | None, moment: Any) -> bool:
+def _later_than(version: str | None, moment: dt.datetime) -> bool:
     stamp = parse_timestamp(version)
     return stamp is not None and stamp > moment
