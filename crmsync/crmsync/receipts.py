@@ -14,6 +14,7 @@ __all__ = [
     "base_may_be_stale",
     "carried_unchanged",
     "is_echo",
+    "later",
     "normalise_version",
     "parse_timestamp",
     "receipt_for",
@@ -133,7 +134,7 @@ def carried_unchanged(
         unchanged = seen_mark == ours_mark
     else:
         unchanged = seen == ours
-    return unchanged and _later(incoming_version, carried_receipt)
+    return unchanged and later(incoming_version, carried_receipt)
 
 
 def base_may_be_stale(receipt: str | None, seen_version: str | None) -> bool:
@@ -146,10 +147,10 @@ def base_may_be_stale(receipt: str | None, seen_version: str | None) -> bool:
     """
     if receipt is None or parse_timestamp(receipt) is None:
         return False
-    return parse_timestamp(seen_version) is None or _later(receipt, seen_version)
+    return parse_timestamp(seen_version) is None or later(receipt, seen_version)
 
 
-def _later(version: object, than: object) -> bool:
+def later(version: object, than: object) -> bool:
     """True when both are timestamps and `version` is the later one."""
     first, second = parse_timestamp(version), parse_timestamp(than)
     return first is not None and second is not None and first > second

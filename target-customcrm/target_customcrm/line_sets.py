@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from crmsync.crosswalk import Crosswalk
-from crmsync.receipts import parse_timestamp
+from crmsync.receipts import later, parse_timestamp
 from crmsync.records import Incoming
 
 from target_customcrm.destination import CustomcrmDestination
@@ -66,24 +66,17 @@ class LineSets:
         if not ours:
             return []
         by_quote = destination.quote_line_ids(list(ours))
+        quote_of = {line_id: quote_id for quote_id, ids in by_quote.items() for line_id in ids}
+        links = crosswalk.find_many("quote_line", destination.system, list(quote_of))
         markers: list[Incoming] = []
-        for quote_id, line_ids in by_quote.items():
-            present, read_at = sets[ours[quote_id]]
-            if read_at is None:  # when the set was read is unknown: nothing can be told
+        for line_id, link in links.items():
+            present, read_at = sets[ours[quote_of[line_id]]]
+            partner = link.side(SOURCE)
+            if read_at is None or partner is None or link.deleted:
+                continue  # read_at None: when the set was read is unknown, nothing can be told
+            if partner.record_id in present:
                 continue
-            links = crosswalk.find_many("quote_line", destination.system, line_ids)
-            for link in links.values():
-                partner = link.side(SOURCE)
-                if partner is None or link.deleted or partner.record_id in present:
-                    continue
-                if _later_than(partner.receipt_version, read_at) or _later_than(
-                    partner.seen_version, read_at
-                ):
-                    continue
-                markers.append(Incoming(SOURCE, partner.record_id, None, {}, deleted=True))
+            if later(partner.receipt_version, read_at) or later(partner.seen_version, read_at):
+                continue  # the set may predate it
+            markers.append(Incoming(SOURCE, partner.record_id, None, {}, deleted=True))
         return markers
-
-
-def _later_than(version: str | None, moment: dt.datetime) -> bool:
-    stamp = parse_timestamp(version)
-    return stamp is not None and stamp > moment
