@@ -6,7 +6,7 @@ page of changes costs one list request; quotes are read through the Quote agent.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from singer_sdk.helpers.types import Context, Record
@@ -16,7 +16,7 @@ from superoffice_client.feed import deletions
 from superoffice_client.query import ArchiveQuery, any_of, equals
 from typing_extensions import override
 
-from tap_superoffice.client import SCHEMAS, SuperOfficeStream, fetch_all
+from tap_superoffice.client import SCHEMAS, SuperOfficeStream
 
 __all__ = [
     "ContactsStream",
@@ -140,14 +140,29 @@ class QuoteAlternativesStream(SuperOfficeStream):
         version = _active_version(quote)
         if version is None:
             return []
-        return [
-            rows.quote_alternative_row(alternative, version, quote, sale)
-            for alternative in version.get("QuoteAlternatives") or []
-        ]
+        alternatives = []
+        for alternative in version.get("QuoteAlternatives") or []:
+            row = rows.quote_alternative_row(alternative, version, quote, sale)
+            row["lineIds"] = None  # every property, as a stream map names them all
+            if self.lines_selected:
+                lines = self.client.agent(
+                    "Quote/GetQuoteLines", {"QuoteAlternativeId": row["quoteAlternativeId"]}
+                )
+                self._lines[row["quoteAlternativeId"]] = list(lines or [])
+                # every line it has as read now: a linked line missing from it was deleted
+                row["lineIds"] = sorted(int(line["QuoteLineId"]) for line in lines or [])
+            alternatives.append(row)
+        return alternatives
+
+    @property
+    def lines_selected(self) -> bool:
+        """Whether the child stream wants lines (then they are read here, with their set)."""
+        return any(child.selected for child in self.child_streams)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._waiting: list[dict[str, Any]] = []  # alternatives whose lines are not read yet
+        self._waiting: list[dict[str, Any]] = []  # alternatives whose lines are not emitted yet
+        self._lines: dict[int, list[dict[str, Any]]] = {}  # read with their alternative
         self._at_last_row = False
         self.page: tuple[int, list[dict[str, Any]]] = (0, [])
         """The page of alternatives whose lines the child stream reads now (number, page)."""
@@ -178,7 +193,8 @@ class QuoteAlternativesStream(SuperOfficeStream):
         a SCHEMA and a STATE (the whole tap state) for each child context, which made a
         mass-created world's Singer output grow as quotes times state size. The context only
         names the page (the SDK logs it with every metric); the child reads `page`."""
-        self._waiting.append(self.get_child_context(record, context))
+        lines = self._lines.pop(record["quoteAlternativeId"], [])
+        self._waiting.append({**self.get_child_context(record, context), "lines": lines})
         if len(self._waiting) >= self.page_size or self._at_last_row:
             self.page = (self.page[0] + 1, self._waiting)
             self._waiting = []
@@ -201,7 +217,8 @@ KEYS_PER_LOOKUP = 40
 
 class QuoteLinesStream(SuperOfficeStream):
     """Lines of the alternatives the parent stream emitted, a page of alternatives at a time
-    (a child stream, one bookmark); a page's lines are read concurrently."""
+    (a child stream, one bookmark); the parent reads them with their alternative, so that the
+    alternative can name them all (`lineIds`)."""
 
     name = "quote_lines"
     primary_keys = ("quoteLineId",)
@@ -241,13 +258,6 @@ class QuoteLinesStream(SuperOfficeStream):
         with self._lock:
             return {key: self._product_ids.get(key.casefold()) for key in wanted}
 
-    def lines_of(self, alternative: Mapping[str, Any]) -> list[tuple[dict[str, Any], str]]:
-        """The alternative's lines, each with the Sale version it was read at."""
-        lines = self.client.agent(
-            "Quote/GetQuoteLines", {"QuoteAlternativeId": alternative["quoteAlternativeId"]}
-        )
-        return [(line, alternative["saleUpdated"]) for line in lines or []]
-
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         if context is None:  # only ever read as a child of quote_alternatives
@@ -257,15 +267,8 @@ class QuoteLinesStream(SuperOfficeStream):
         number, alternatives = parent.page
         if number != context["alternatives_page"]:  # the SDK syncs a child context at once
             raise RuntimeError(f"quote_lines: page {context['alternatives_page']} is gone")
-        lines = list(fetch_all(self.lines_of, alternatives, self.concurrency))
+        lines = [(line, alt["saleUpdated"]) for alt in alternatives for line in alt["lines"]]
         products = self.product_ids(str(line.get("ERPProductKey") or "") for line, _ in lines)
-        siblings: dict[int, list[int]] = {}
-        for line, _ in lines:
-            siblings.setdefault(int(line["QuoteAlternativeId"]), []).append(
-                int(line["QuoteLineId"])
-            )
         for line, sale_updated in lines:
             product = products.get(str(line.get("ERPProductKey") or ""))
-            row = rows.quote_line_row(line, product, sale_updated)
-            # every line of its alternative as read now: a linked line missing was deleted
-            yield {**row, "lineIds": sorted(siblings[row["quoteAlternativeId"]])}
+            yield rows.quote_line_row(line, product, sale_updated)

@@ -306,3 +306,60 @@ def test_quote_lines_are_read_a_page_of_alternatives_at_a_time(
     assert lines(paged) == lines(whole) != []
     updated = {a["record"]["quoteAlternativeId"]: a["record"]["updatedDate"] for a in alternatives}
     assert all(line["updatedDate"] == updated[line["quoteAlternativeId"]] for line in lines(paged))
+
+
+def test_each_alternative_names_every_line_it_has_as_read_with_it(
+    tenant: RunningSandbox, config: dict[str, Any]
+) -> None:
+    """`lineIds` is how a line deleted in SuperOffice is told (it keeps no trace of it); an
+    alternative with no line left says so with an empty list. Lines are read once, with their
+    alternative."""
+    tenant.reset(seed=40, seed_value=5)  # 20 quotes
+    emptied = tenant.records("quote_lines")[0]["QuoteAlternativeId"]
+    for line in tenant.records("quote_lines"):
+        if line["QuoteAlternativeId"] == emptied:
+            response = requests.post(
+                f"{tenant.url}/Cust12345/api/v1/Agents/Quote/DeleteQuoteLine",
+                json={"QuoteLineId": line["QuoteLineId"]},
+                auth=("admin", tenant.token),
+                timeout=10,
+            )
+            response.raise_for_status()
+    tenant.clear_requests()
+
+    records, _ = _sync(config)
+
+    by_alternative: dict[int, list[int]] = {}
+    for line in records["quote_lines"]:
+        by_alternative.setdefault(line["quoteAlternativeId"], []).append(line["quoteLineId"])
+    alternatives = records["quote_alternatives"]
+    assert {a["quoteAlternativeId"]: a["lineIds"] for a in alternatives} == {
+        a["quoteAlternativeId"]: sorted(by_alternative.get(a["quoteAlternativeId"], []))
+        for a in alternatives
+    }
+    assert next(a for a in alternatives if a["quoteAlternativeId"] == emptied)["lineIds"] == []
+    assert _api_calls(tenant)["POST /{endpoint}/api/v1/Agents/Quote/GetQuoteLines"] == len(
+        alternatives
+    )
+
+
+def test_alternatives_read_no_lines_when_quote_lines_is_not_selected(
+    tenant: RunningSandbox, config: dict[str, Any]
+) -> None:
+    catalog = TapSuperOffice(config=config).catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] != "quote_lines"
+    tenant.clear_requests()
+    out = io.StringIO()
+    with redirect_stdout(out):
+        TapSuperOffice(config=config, catalog=catalog).sync_all()
+    messages = [json.loads(line) for line in out.getvalue().splitlines()]
+
+    records = [m for m in messages if m["type"] == "RECORD"]
+    alternatives = [m["record"] for m in records if m["stream"] == "quote_alternatives"]
+    assert alternatives
+    assert all(a["lineIds"] is None for a in alternatives)
+    assert not [m for m in records if m["stream"] == "quote_lines"]
+    assert "POST /{endpoint}/api/v1/Agents/Quote/GetQuoteLines" not in _api_calls(tenant)

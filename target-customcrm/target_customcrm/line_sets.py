@@ -1,11 +1,11 @@
 """Quote lines deleted in SuperOffice, found from the lines it still has.
 
 SuperOffice keeps no trace of a deleted quote line, so no feed lists it. But tap-superoffice
-reads every line of a quote alternative whose Sale moved, and gives each line row the ids of
-all its alternative's lines as read (`lineIds`, mapped to `_sibling_ids`). A Customcrm line of
-the linked quote whose SuperOffice partner is missing from that set was deleted there: it
-goes to crmsync as a deletion marker, through the same delete path (and circuit breaker) as
-any other delete.
+reads every line of a quote alternative whose Sale moved, with the alternative, and gives the
+alternative the ids of all its lines as read (`lineIds`, mapped to `_line_ids`; empty when its
+last line was deleted). A Customcrm line of the linked quote whose SuperOffice partner is
+missing from that set was deleted there: it goes to crmsync as a deletion marker, through the
+same delete path (and circuit breaker) as any other delete.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from crmsync.records import Incoming
 
 from target_customcrm.destination import CustomcrmDestination
 
-__all__ = ["SIBLINGS", "LineSets"]
+__all__ = ["LINE_IDS", "LineSets"]
 
-SIBLINGS = "_sibling_ids"
-"""The mapped property holding every line id of the line's alternative as read."""
+LINE_IDS = "_line_ids"
+"""The mapped property holding every line id of an alternative as read."""
 
 SOURCE = "superoffice"
 
@@ -36,16 +36,15 @@ class LineSets:
         self._sets: dict[str, tuple[set[str], dt.datetime | None]] = {}
         self._lock = threading.Lock()
 
-    def note(self, line: Incoming, record: Mapping[str, Any]) -> None:
-        """Keep the set a SuperOffice line came with (the alternative's, as of its read)."""
-        siblings = record.get(SIBLINGS)
-        alternative = record.get("quote_id")
-        if line.system != SOURCE or not isinstance(siblings, list) or alternative is None:
+    def note(self, alternative: Incoming, record: Mapping[str, Any]) -> None:
+        """Keep the set of lines a SuperOffice alternative came with (as of its read)."""
+        line_ids = record.get(LINE_IDS)
+        if alternative.system != SOURCE or not isinstance(line_ids, list):
             return
         with self._lock:
-            self._sets[str(alternative)] = (
-                {str(i) for i in siblings},
-                parse_timestamp(line.version),
+            self._sets[alternative.id] = (
+                {str(i) for i in line_ids},
+                parse_timestamp(alternative.version),
             )
 
     def gone(self, crosswalk: Crosswalk, destination: CustomcrmDestination) -> list[Incoming]:

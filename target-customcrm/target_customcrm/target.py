@@ -12,7 +12,7 @@ from customcrm_client.singer_settings import CONNECTION_SETTINGS
 from singer_sdk import typing as th
 
 from target_customcrm.destination import CustomcrmDestination
-from target_customcrm.line_sets import SIBLINGS, LineSets
+from target_customcrm.line_sets import LINE_IDS, LineSets
 from target_customcrm.payloads import in_customcrm_terms
 from target_customcrm.specs import ENTITY_SPECS
 
@@ -44,7 +44,7 @@ class TargetCustomcrm(SyncTarget):
         "total",
         "line_total",
         "lines",
-        SIBLINGS,
+        LINE_IDS,
     )
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -56,7 +56,7 @@ class TargetCustomcrm(SyncTarget):
         """crmsync's reading of the record, its values spelled as Customcrm stores them."""
         incoming = super().to_incoming(stream_name, record)
         entity = self.entity_specs[stream_name].name
-        if entity == "quote_line":
+        if entity == "quote":
             self.line_sets.note(incoming, record)
         return incoming.with_values(in_customcrm_terms(entity, incoming.values))
 

@@ -336,8 +336,8 @@ def test_lines_a_superoffice_read_lacks_are_deleted_unless_written_after_that_re
             receipt=receipt,
         )
     sets = LineSets()
-    kept = Incoming("superoffice", "609", f"{read_at}#0a1b2c3d4e5f", {})
-    sets.note(kept, {"quote_id": 500, "_sibling_ids": [609]})
+    alternative = Incoming("superoffice", "500", f"{read_at}#0a1b2c3d4e5f", {})
+    sets.note(alternative, {"_line_ids": [609]})
 
     gone = sets.gone(crosswalk, destination)
 
