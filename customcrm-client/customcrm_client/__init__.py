@@ -20,11 +20,13 @@ from customcrm_client.errors import (
 )
 from customcrm_client.retry import RETRIABLE_EXCEPTIONS, RetryPolicy
 from customcrm_client.settings import ClientSettings
+from customcrm_client.versions import QUOTE_FIELDS, sync_version
 
 __all__ = [
     "MAX_BATCH",
     "MAX_IDS_PER_READ",
     "MAX_PAGE_SIZE",
+    "QUOTE_FIELDS",
     "RETRIABLE_EXCEPTIONS",
     "ClientSettings",
     "CustomcrmClient",
@@ -39,4 +41,5 @@ __all__ = [
     "classify",
     "error_for",
     "etag",
+    "sync_version",
 ]

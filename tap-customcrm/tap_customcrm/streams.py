@@ -6,6 +6,7 @@ import sys
 import typing as t
 from importlib import resources
 
+from customcrm_client import sync_version
 from singer_sdk import SchemaDirectory, StreamSchema
 
 from tap_customcrm import schemas
@@ -59,8 +60,13 @@ class QuotesStream(CustomcrmStream):
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
-        """The quote record stays flat: its lines come from the line feed, deleted ones too."""
+        """The quote record stays flat: its lines come from the line feed, deleted ones too.
+
+        `sync_version` is the version a sync compares: a line write moves the quote's
+        `updated_at`, its fingerprint only moves with the quote's own values.
+        """
         row.pop("lines", None)
+        row["sync_version"] = sync_version(self.name, row)
         return row
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from crmsync.destination import Ours
 from crmsync.normalise import plain
+from customcrm_client import QUOTE_FIELDS, sync_version
 
 __all__ = ["RESOURCES", "Resource", "in_customcrm_terms", "ours_from", "payload"]
 
@@ -63,21 +64,7 @@ RESOURCES: dict[str, Resource] = {
             "products",
             ("sku", "name", "description", "unit_price", "unit_cost", "vat_rate", "unit", "active"),
         ),
-        Resource(
-            "quote",
-            "quotes",
-            (
-                "customer_id",
-                "contact_id",
-                "title",
-                "description",
-                "status",
-                "currency",
-                "quote_date",
-                "valid_until",
-                "discount_percent",
-            ),
-        ),
+        Resource("quote", "quotes", QUOTE_FIELDS),
         Resource(
             "quote_line",
             "quote_lines",
@@ -161,9 +148,10 @@ def payload(entity: str, values: Mapping[str, Any], *, creating: bool = False) -
 def ours_from(entity: str, record: Mapping[str, Any]) -> Ours:
     """An API record as crmsync's `Ours`.
 
-    The version crmsync compares is `updated_at`: it is what the tap emits as the version, so a
-    receipt can recognise our own write coming back (an echo). The API's integer `version`,
-    which `If-Match` needs, travels in `extra`.
+    The version crmsync compares is the one the tap emits (`customcrm_client.sync_version`:
+    `updated_at`, with a fingerprint for quotes), so a receipt can recognise our own write
+    coming back (an echo). The API's integer `version`, which `If-Match` needs, travels in
+    `extra`.
     """
     values = {key: plain(record.get(key)) for key in resource_of(entity).writable}
     external_ids = record.get("external_ids") or {}
@@ -173,7 +161,7 @@ def ours_from(entity: str, record: Mapping[str, Any]) -> Ours:
     updated_at = record.get("updated_at")
     return Ours(
         id=str(record["id"]),
-        version=str(updated_at if updated_at is not None else record.get("version")),
+        version=sync_version(resource_of(entity).stream, record) or str(record.get("version")),
         values=values,
         updated_at=updated_at,
         deleted=record.get("deleted_at") is not None,

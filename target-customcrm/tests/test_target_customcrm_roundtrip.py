@@ -7,6 +7,7 @@ from typing import Any
 
 import requests
 from crmsync.receipts import normalise_version
+from customcrm_client import sync_version
 from sandbox.testing import RunningSandbox
 
 from crmsync import Crosswalk
@@ -128,7 +129,9 @@ def test_a_quote_moved_by_its_written_lines_keeps_its_receipt(copied: Any) -> No
         crosswalk.close()
 
     receipts = {qid: link.members["customcrm"].receipt_version for qid, link in links.items()}
-    assert receipts == {qid: normalise_version(row["updated_at"]) for qid, row in quotes.items()}
+    assert receipts == {
+        qid: normalise_version(sync_version("quotes", row)) for qid, row in quotes.items()
+    }
     assert all(row["version"] > 1 for row in quotes.values()), "no line moved its quote"
 
 

@@ -202,15 +202,15 @@ class TwoWay:
 
     def quarantine(self) -> list[dict[str, Any]]:
         """`crmsync quarantine list --json`: what the sync holds back, with reasons."""
+        return self._crmsync_json("quarantine", "list")
+
+    def conflicts(self, entity: str) -> list[dict[str, Any]]:
+        """`crmsync conflicts --json --entity <entity>`: the conflicts met, newest first."""
+        return self._crmsync_json("conflicts", "--entity", entity)
+
+    def _crmsync_json(self, *command: str) -> list[dict[str, Any]]:
         listed = subprocess.run(
-            [
-                str(BIN / "crmsync"),
-                "quarantine",
-                "list",
-                "--json",
-                "--crosswalk",
-                self.crosswalk_url,
-            ],
+            [str(BIN / "crmsync"), *command, "--json", "--crosswalk", self.crosswalk_url],
             capture_output=True,
             text=True,
             check=True,

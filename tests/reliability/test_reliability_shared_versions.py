@@ -1,4 +1,6 @@
-"""SuperOffice versions are coarse: a Sale's alternatives and lines all carry the Sale's
+"""Versions shared by a group of records, on both sides.
+
+SuperOffice versions are coarse: a Sale's alternatives and lines all carry the Sale's
 `UpdatedDate`, so writing one moves the version of every other.
 
 A line edited in SuperOffice is carried into Customcrm; a user edits the same line in
@@ -9,6 +11,14 @@ edit, the latest, must hold on both sides (before, `newer_wins` took the Sale's 
 SuperOffice edit of the line and the sides stayed different for good). The fingerprint in
 the versions of lines and alternatives (`rows.shared_version`) tells the two apart. Another
 line of the quote edited as well is the same story in one batch.
+
+Customcrm is the mirror: writing a line moves its quote's `updated_at`. A quote's heading
+edited in Customcrm is carried into SuperOffice; a user edits the heading in SuperOffice
+before that carry comes back as an echo, and a user in Customcrm edits a line of the quote.
+SuperOffice's edit, the latest, must hold on both sides with no conflict (before, the quote's
+moved version made the stale base look like a Customcrm edit: a conflict, and under
+`destination_wins` the sides stayed different for good). The fingerprint in Customcrm quote
+versions (`customcrm_client.sync_version`) tells the two apart.
 """
 
 from __future__ import annotations
@@ -52,5 +62,34 @@ def test_a_line_edit_overtaking_our_carrys_echo_holds_when_its_sale_moved(
     cc = {r["id"]: r for r in crms.customcrm.records("quote_lines")}[line["id"]]
     so = {str(r["_id"]): r for r in crms.superoffice.records("quote_lines")}[so_line_id]
     assert (cc["quantity"], so["Quantity"]) == (50.0, 50.0)
+    assert not crms.quarantine()
+    crms.assert_same_records()
+
+
+@pytest.mark.parametrize("policy", ["newer_wins", "destination_wins"])
+def test_a_heading_edit_overtaking_our_carrys_echo_holds_when_a_line_moved_the_quote(
+    fresh: Any, policy: str
+) -> None:
+    crms = fresh(seed=WORLD)
+    crms.tuning["conflict_policy"] = policy
+    crms.sync()
+    quotes = live(crms.customcrm.records("quotes"))
+    quote = next(q for q in quotes if q["lines"] and crms.linked("quote", "customcrm", q["id"]))
+    alternative = str(crms.linked("quote", "customcrm", quote["id"]))
+    sale = sale_of(crms, alternative)
+    met = len(crms.conflicts("quote"))
+    crms.cc_patch(f"quotes/{quote['id']}", {"title": "Customcrm heading"})
+    assert crms.run_leg("customcrm->superoffice").target_code == 0  # carried, echo pending
+    crms.so("PATCH", f"Sale/{sale}", json={"Heading": "SuperOffice heading"})
+    line = quote["lines"][0]
+    crms.cc_patch(f"quotes/{quote['id']}/lines/{line['id']}", {"quantity": 61.0})
+
+    crms.sync()
+    crms.sync()
+
+    cc = {r["id"]: r for r in crms.customcrm.records("quotes")}[quote["id"]]
+    so = {str(r["_id"]): r for r in crms.superoffice.records("sales")}[str(sale)]
+    assert (cc["title"], so["Heading"]) == ("SuperOffice heading", "SuperOffice heading")
+    assert len(crms.conflicts("quote")) == met
     assert not crms.quarantine()
     crms.assert_same_records()
