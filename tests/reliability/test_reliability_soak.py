@@ -3,7 +3,8 @@
 Each round edits records of every kind on both sides as users do (through the two APIs),
 picking different records on each side (but for one title both edit, a conflict the later
 edit wins), then runs both legs; between the legs, SuperOffice edits again records the first
-leg just wrote, before their echo is read. After the last round and one more run, both sides
+leg just wrote, before their echo is read, and Customcrm edits a line of the quote whose
+heading it carried. After the last round and one more run, both sides
 hold the same records, every edit holds on both sides (a delete on both), quarantine is
 empty and a further run writes nothing. Seeded: a failure names it.
 """
@@ -130,7 +131,7 @@ def edit_round(crms: Any, rng: random.Random, n: int) -> list[Edit]:
     price = round(rng.uniform(10, 999), 2)
     crms.cc_patch(f"products/{product['id']}", {"unit_price": price})
     edits.append(Edit("price", "customcrm", product["id"], price))
-    edits.append(superoffice_line_delete(crms, quotes[5]))
+    edits += superoffice_line_deletes(crms, quotes[5], every=n % 2 == 1)
     return edits + reference_edits(crms, rng, n, people[7:9], companies, quotes[4])
 
 
@@ -169,11 +170,15 @@ def reference_edits(
     return edits
 
 
-def superoffice_line_delete(crms: Any, quote: dict[str, Any]) -> Edit:
-    """A line deleted in SuperOffice (never the quote's last: its delete is not seen)."""
-    so_line_id = str(crms.linked("quote_line", "customcrm", quote["lines"][0]["id"]))
-    crms.so("POST", "Agents/Quote/DeleteQuoteLine", json={"QuoteLineId": int(so_line_id)})
-    return Edit("line", "superoffice", so_line_id, None)
+def superoffice_line_deletes(crms: Any, quote: dict[str, Any], *, every: bool) -> list[Edit]:
+    """A quote's first line deleted in SuperOffice, or `every` line of it (no line is left to
+    be read then: the alternative's own line set tells)."""
+    edits = []
+    for line in quote["lines"] if every else quote["lines"][:1]:
+        so_line_id = str(crms.linked("quote_line", "customcrm", line["id"]))
+        crms.so("POST", "Agents/Quote/DeleteQuoteLine", json={"QuoteLineId": int(so_line_id)})
+        edits.append(Edit("line", "superoffice", so_line_id, None))
+    return edits
 
 
 def run_leg(crms: Any, leg: str) -> None:
@@ -182,7 +187,8 @@ def run_leg(crms: Any, leg: str) -> None:
 
 
 def between_legs(crms: Any, made: list[Edit], n: int) -> list[Edit]:
-    """SuperOffice edits of records the first leg just carried into, before their echo."""
+    """SuperOffice edits of records the first leg just carried into, before their echo; and
+    in Customcrm a line of the quote whose heading was carried (which moves that quote)."""
     edits = []
     title = next(e for e in made if e.kind == "title" and e.system == "customcrm")
     so_id = str(crms.linked("person", "customcrm", title.record_id))
@@ -192,6 +198,10 @@ def between_legs(crms: Any, made: list[Edit], n: int) -> list[Edit]:
     alternative = str(crms.linked("quote", "customcrm", heading.record_id))
     crms.so("PATCH", f"Sale/{sale_of(crms, alternative)}", json={"Heading": f"So after {n}"})
     edits.append(Edit("heading", "superoffice", alternative, f"So after {n}"))
+    quote = crms.cc("GET", f"quotes/{heading.record_id}")
+    moved = quote["lines"][0]
+    crms.cc_patch(f"quotes/{quote['id']}/lines/{moved['id']}", {"quantity": 400.0 + n})
+    edits.append(Edit("quantity", "customcrm", moved["id"], 400.0 + n))
     quantity = next(e for e in made if e.kind == "quantity" and e.system == "customcrm")
     so_line_id = str(crms.linked("quote_line", "customcrm", quantity.record_id))
     line = next(r for r in crms.superoffice.records("quote_lines") if str(r["_id"]) == so_line_id)
