@@ -25,8 +25,8 @@ __all__ = [
 FINGERPRINT = "#"
 """A version may end in `#` and a fingerprint of the record's own values: where records
 share a version (SuperOffice: a Sale's alternatives and lines all carry the Sale's
-`UpdatedDate`, and writing one moves them all), the moment says when the group last
-changed, the fingerprint whether this record did."""
+`UpdatedDate`, and writing one moves them all; Customcrm: writing a line moves its quote),
+the moment says when the group last changed, the fingerprint whether this record did."""
 
 
 def _split(version: object) -> tuple[object, str | None]:
@@ -67,9 +67,21 @@ def normalise_version(version: object) -> str | None:
 
 
 def is_echo(incoming_version: object, receipt: str | None) -> bool:
-    """True when the incoming version is the one our own write produced on its side."""
+    """True when the incoming version is the one our own write produced on its side.
+
+    Where versions carry a fingerprint (`FINGERPRINT`), the same fingerprint is enough: the
+    record holds exactly what we wrote, though a write of another record of its group (a
+    user's edit of the quote heading, say) moved the shared moment since. Taken for an edit,
+    our own values would meet a later edit of the destination as a conflict, and under
+    `source_wins` overwrite it.
+    """
     version = normalise_version(incoming_version)
-    return receipt is not None and version is not None and version == receipt
+    if receipt is None or version is None:
+        return False
+    mark, receipt_mark = _split(version)[1], _split(receipt)[1]
+    if mark is not None and receipt_mark is not None:
+        return mark == receipt_mark
+    return version == receipt
 
 
 def receipt_for(

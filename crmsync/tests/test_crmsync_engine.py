@@ -418,15 +418,20 @@ def test_an_edit_that_overtakes_the_echo_of_our_carry_is_not_taken_for_a_conflic
     assert world.writes() == 0
 
 
-def _carried_then_edited_before_the_echo(shared) -> tuple[str, str, str]:
-    """A person's SuperOffice edit (CEO) carried into Customcrm, then edited there (CTO)
-    before the carry came back as an echo; returns the company, the person, its partner."""
+def _linked_person(shared) -> tuple[str, str, str]:
+    """Acme and its Ola, linked on both sides; returns the company, the person, its partner."""
     acme = shared.left.add("company", name="Acme AS", city="Oslo")
     ola = shared.left.add(
         "person", first_name="Ola", email="ola@acme.no", company_id=acme, title="Sales"
     )
     shared.both()
-    partner = shared.crosswalk.translate("person", "customcrm", ola, "superoffice")
+    return acme, ola, shared.crosswalk.translate("person", "customcrm", ola, "superoffice")
+
+
+def _carried_then_edited_before_the_echo(shared) -> tuple[str, str, str]:
+    """A person's SuperOffice edit (CEO) carried into Customcrm, then edited there (CTO)
+    before the carry came back as an echo; returns the company, the person, its partner."""
+    acme, ola, partner = _linked_person(shared)
     shared.right.edit("person", partner, title="CEO")
     shared.leg(shared.right, shared.left)  # carried: Customcrm says CEO too
     shared.left.edit("person", ola, title="CTO")  # before the echo was read
@@ -455,6 +460,29 @@ def test_an_edit_that_overtakes_our_carrys_echo_travels_though_a_shared_version_
     shared.both()
     assert shared.left.values("person", ola)["title"] == "CTO"
     assert shared.left.values("company", acme)["city"] == "Bergen"
+    shared.reset_calls()
+    shared.both()
+    assert shared.writes() == 0
+
+
+def test_our_carry_whose_shared_version_moved_still_comes_back_as_an_echo(shared):
+    """Our write into the side of shared versions comes back with the version moved by a
+    user's write of another record of its group: the same fingerprint says it holds what we
+    wrote, so it is an echo, and a later edit on our side holds even under `source_wins`."""
+    acme, ola, partner = _linked_person(shared)
+    shared.left.edit("person", ola, title="CTO")
+    shared.leg(shared.left, shared.right)  # carried: SuperOffice says CTO too
+    company = shared.crosswalk.translate("company", "customcrm", acme, "superoffice")
+    shared.right.edit("company", company, city="Bergen")  # moves the person's version
+    shared.left.edit("person", ola, title="CIO")
+
+    shared.leg(shared.right, shared.left, conflict_policy="source_wins")
+
+    assert shared.left.values("person", ola)["title"] == "CIO"
+    assert shared.left.values("company", acme)["city"] == "Bergen"
+    assert shared.crosswalk.conflicts.recent() == []
+    shared.both()
+    assert shared.right.values("person", partner)["title"] == "CIO"
     shared.reset_calls()
     shared.both()
     assert shared.writes() == 0

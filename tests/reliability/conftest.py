@@ -208,6 +208,16 @@ class TwoWay:
         """`crmsync conflicts --json --entity <entity>`: the conflicts met, newest first."""
         return self._crmsync_json("conflicts", "--entity", entity)
 
+    def conflicts_after(self, run_id: int) -> list[dict[str, Any]]:
+        """Every conflict met in the runs after `run_id`."""
+        met = self._crmsync_json("conflicts", "--limit", "1000000")
+        return [conflict for conflict in met if conflict["run_id"] > run_id]
+
+    def last_run(self) -> int:
+        """The id of the last run the crosswalk recorded (0 before any)."""
+        runs = self._crmsync_json("report", "--limit", "1")
+        return max((int(run["id"]) for run in runs), default=0)
+
     def _crmsync_json(self, *command: str) -> list[dict[str, Any]]:
         listed = subprocess.run(
             [str(BIN / "crmsync"), *command, "--json", "--crosswalk", self.crosswalk_url],

@@ -19,6 +19,10 @@ SuperOffice's edit, the latest, must hold on both sides with no conflict (before
 moved version made the stale base look like a Customcrm edit: a conflict, and under
 `destination_wins` the sides stayed different for good). The fingerprint in Customcrm quote
 versions (`customcrm_client.sync_version`) tells the two apart.
+
+And our own carry coming back with its shared version moved is still an echo: the same
+fingerprint says it holds what we wrote (before, it was taken for an edit, met the user's
+later edit as a conflict, and under `source_wins` overwrote it).
 """
 
 from __future__ import annotations
@@ -91,5 +95,35 @@ def test_a_heading_edit_overtaking_our_carrys_echo_holds_when_a_line_moved_the_q
     so = {str(r["_id"]): r for r in crms.superoffice.records("sales")}[str(sale)]
     assert (cc["title"], so["Heading"]) == ("SuperOffice heading", "SuperOffice heading")
     assert len(crms.conflicts("quote")) == met
+    assert not crms.quarantine()
+    crms.assert_same_records()
+
+
+@pytest.mark.parametrize("policy", ["newer_wins", "source_wins"])
+def test_our_carry_whose_sale_moved_is_still_an_echo(fresh: Any, policy: str) -> None:
+    """A line's quantity carried into SuperOffice comes back with its Sale moved (a user's
+    heading edit there): it is still our own write (same fingerprint), not an edit, so a
+    newer Customcrm edit of the line holds, under every policy, and no conflict is met."""
+    crms = fresh(seed=WORLD)
+    crms.tuning["conflict_policy"] = policy
+    crms.sync()
+    quotes = live(crms.customcrm.records("quotes"))
+    quote = next(q for q in quotes if q["lines"] and crms.linked("quote", "customcrm", q["id"]))
+    line = quote["lines"][0]
+    alternative = str(crms.linked("quote", "customcrm", quote["id"]))
+    met = len(crms.conflicts("quote_line"))
+    crms.cc_patch(f"quotes/{quote['id']}/lines/{line['id']}", {"quantity": 400.0})
+    assert crms.run_leg("customcrm->superoffice").target_code == 0  # carried, echo pending
+    crms.so("PATCH", f"Sale/{sale_of(crms, alternative)}", json={"Heading": "Moved"})
+    crms.cc_patch(f"quotes/{quote['id']}/lines/{line['id']}", {"quantity": 401.0})
+
+    assert crms.run_leg("superoffice->customcrm").target_code == 0  # the echo comes back
+    crms.sync()
+
+    so_line_id = str(crms.linked("quote_line", "customcrm", line["id"]))
+    cc = {r["id"]: r for r in crms.customcrm.records("quote_lines")}[line["id"]]
+    so = {str(r["_id"]): r for r in crms.superoffice.records("quote_lines")}[so_line_id]
+    assert (cc["quantity"], so["Quantity"]) == (401.0, 401.0)
+    assert len(crms.conflicts("quote_line")) == met
     assert not crms.quarantine()
     crms.assert_same_records()
