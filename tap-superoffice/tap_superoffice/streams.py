@@ -119,7 +119,8 @@ class ProductsStream(_ArchiveRowsStream):
 
 class QuoteAlternativesStream(SuperOfficeStream):
     """Alternatives of each sale's active quote version, driven by the Sale archive's
-    `updatedDate` (QuoteAlternative has no timestamp) and read through the Quote agent."""
+    `updatedDate` (QuoteAlternative has no timestamp) and read through the Quote agent; with
+    their lines, when `quote_lines` is selected, so that each names every line it has."""
 
     name = "quote_alternatives"
     primary_keys = ("quoteAlternativeId",)
@@ -162,7 +163,7 @@ class QuoteAlternativesStream(SuperOfficeStream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._waiting: list[dict[str, Any]] = []  # alternatives whose lines are not emitted yet
-        self._lines: dict[int, list[dict[str, Any]]] = {}  # read with their alternative
+        self._lines: dict[int, list[dict[str, Any]]] = {}  # by alternative, till emitted
         self._at_last_row = False
         self.page: tuple[int, list[dict[str, Any]]] = (0, [])
         """The page of alternatives whose lines the child stream reads now (number, page)."""
