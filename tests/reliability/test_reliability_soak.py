@@ -4,10 +4,9 @@ Each round edits records of every kind on both sides as users do (through the tw
 picking different records on each side (but for one title both edit, a conflict the later
 edit wins), then runs both legs; between the legs, SuperOffice edits again records the first
 leg just wrote, before their echo is read, and Customcrm edits a line of the quote whose
-heading it carried. After the last round and one more run, both sides
-hold the same records, every edit holds on both sides (a delete on both), quarantine is
-empty, a further run writes nothing, and every conflict met is on a record both sides
-edited. Seeded: a failure names it.
+heading it carried. After the last round and one more run, both sides hold the same records,
+every edit holds on both sides (a delete on both), quarantine is empty, a further run writes
+nothing, and every conflict met is on a record both sides edited. Seeded: a failure names it.
 """
 
 from __future__ import annotations
@@ -73,6 +72,7 @@ def edit_round(crms: Any, rng: random.Random, n: int) -> list[Edit]:
     so_doomed = str(crms.linked("person", "customcrm", doomed["id"]))
     crms.so("DELETE", f"Person/{so_doomed}")
     crms.cc_patch(f"contacts/{doomed['id']}", {"title": "edited while deleted over there"})
+    edits.append(Edit("title", "customcrm", doomed["id"], "edited while deleted over there"))
     edits.append(Edit("person", "superoffice", so_doomed, None))
 
     companies = [c for c in live(crms.customcrm.records("customers"))
