@@ -146,12 +146,15 @@ class QuoteAlternativesStream(SuperOfficeStream):
             row = rows.quote_alternative_row(alternative, version, quote, sale)
             row["lineIds"] = None  # every property, as a stream map names them all
             if self.lines_selected:
-                lines = self.client.agent(
-                    "Quote/GetQuoteLines", {"QuoteAlternativeId": row["quoteAlternativeId"]}
+                lines = list(
+                    self.client.agent(
+                        "Quote/GetQuoteLines", {"QuoteAlternativeId": row["quoteAlternativeId"]}
+                    )
+                    or []
                 )
-                self._lines[row["quoteAlternativeId"]] = list(lines or [])
+                self._lines[row["quoteAlternativeId"]] = lines
                 # every line it has as read now: a linked line missing from it was deleted
-                row["lineIds"] = sorted(int(line["QuoteLineId"]) for line in lines or [])
+                row["lineIds"] = sorted(int(line["QuoteLineId"]) for line in lines)
             alternatives.append(row)
         return alternatives
 
