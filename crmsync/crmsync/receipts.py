@@ -19,6 +19,7 @@ __all__ = [
     "parse_timestamp",
     "receipt_for",
     "receipt_moved_by_children",
+    "still_as_read",
 ]
 
 
@@ -134,19 +135,24 @@ def carried_unchanged(
     when the carry comes back as an echo, and a user's next edit of the source overtakes
     that echo. Merging against the stale base would see a conflict where there is none.
 
-    "Still as we read it": the same version, or, where versions carry a fingerprint
-    (`FINGERPRINT`), the same fingerprint: a shared version moved by a write of another
-    record of the group (a quote's heading, another line) changed nothing of this one.
+    "Still as we read it": `still_as_read`.
     """
-    if seen_version is None or carried_receipt is None:
+    if carried_receipt is None:
+        return False
+    return still_as_read(seen_version, ours_version) and later(incoming_version, carried_receipt)
+
+
+def still_as_read(seen_version: str | None, ours_version: object) -> bool:
+    """True when the record holds what it held when we last read it to carry it over: the
+    same version, or, where versions carry a fingerprint (`FINGERPRINT`), the same
+    fingerprint (a write of another record of its group moved only the shared moment)."""
+    if seen_version is None:
         return False
     seen, ours = normalise_version(seen_version), normalise_version(ours_version)
     seen_mark, ours_mark = _split(seen)[1], _split(ours)[1]
     if seen_mark is not None and ours_mark is not None:
-        unchanged = seen_mark == ours_mark
-    else:
-        unchanged = seen == ours
-    return unchanged and later(incoming_version, carried_receipt)
+        return seen_mark == ours_mark
+    return seen == ours
 
 
 def base_may_be_stale(receipt: str | None, seen_version: str | None) -> bool:

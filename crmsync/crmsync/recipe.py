@@ -31,6 +31,7 @@ from crmsync.receipts import (
     is_echo,
     normalise_version,
     receipt_for,
+    still_as_read,
 )
 from crmsync.records import EntitySpec, Incoming
 from crmsync.report import RunReport
@@ -266,7 +267,12 @@ class Recipe:
         theirs = spec.merged_fields(record.values)
         current = comparable(spec, ours)
         agreed = target.base
-        if source is not None and carried_unchanged(
+        if agreed is None and still_as_read(target.seen_version, ours.version):
+            # The first record back from a pair we made (a create, a match): ours is still
+            # what we carried, so whatever the other side holds differently is its own (a
+            # value its create filled in, a value the match's merge kept there): it travels.
+            agreed = spec.merged_fields(current)
+        elif source is not None and carried_unchanged(
             target.seen_version, ours.version, source.receipt_version, record.version
         ):
             agreed = spec.merged_fields(current)
@@ -418,7 +424,7 @@ class Recipe:
             raise
         except AnswerLostError as error:
             return self._answer_lost(spec, record, error)
-        new = self._new_link(record, created, values, intent)
+        new = self._new_link(spec, record, created, values, intent)
         link = self.effects.link(
             spec.name,
             new.source,
@@ -490,7 +496,7 @@ class Recipe:
                 outcomes.append(self._answer_lost(spec, record, result))
                 continue
             created.append((record, result))
-            new_links.append(self._new_link(record, result, value, intent))
+            new_links.append(self._new_link(spec, record, result, value, intent))
         linked = self.effects.link_many(spec.name, new_links)
         outcomes.extend(
             self._created(spec, record, ours, linked=done)
@@ -517,13 +523,27 @@ class Recipe:
             return self.reject(spec, record, reason_of(error))
 
     def _new_link(
-        self, record: Incoming, created: Ours, values: Mapping[str, Any], intent: Intent
+        self,
+        spec: EntitySpec,
+        record: Incoming,
+        created: Ours,
+        values: Mapping[str, Any],
+        intent: Intent,
     ) -> NewLink:
+        """The link of a record we created, its base the values sent (both sides hold them).
+
+        A receipt only when the created record holds just those: a destination that fills
+        in values of its own (SuperOffice: a new Person's default country) made a record
+        that differs from the source, and that difference must travel back on the other
+        leg, not come back as our echo (`_write` takes it as the other side's own value).
+        """
+        held = comparable(spec, created)
+        filled = any(held.get(key, _ABSENT) != value for key, value in values.items())
         return NewLink(
             (record.system, record.id, record.version),
             (self.destination.system, created.id),
             base=values,
-            receipt=normalise_version(created.version) or None,
+            receipt=None if filled else normalise_version(created.version) or None,
             closes_intent=intent.correlation_key,
         )
 

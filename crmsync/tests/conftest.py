@@ -55,6 +55,7 @@ class MemoryCrm:
         self.lost_answers = 0  # creates carried out whose answer is lost (AnswerLostError)
         self.stale_deletes: list[str] = []  # what happens before each next delete lands
         self.refused_reads = ""  # when set, every fetch is refused with this reason
+        self.fills: dict[str, dict[str, Any]] = {}  # per entity, what a create fills in
         self._ids = itertools.count(1)
         self._clock = clock
         self._lock = threading.Lock()
@@ -183,7 +184,8 @@ class MemoryCrm:
         if reason:
             raise RecordRejectedError(reason, status=422)
         with self._lock:
-            record_id = self.add(entity, **values)
+            filled = {k: v for k, v in self.fills.get(entity, {}).items() if values.get(k) is None}
+            record_id = self.add(entity, **{**values, **filled})
             self.records[entity][record_id]["key"] = (
                 None if self.keyless_creates else correlation_key
             )

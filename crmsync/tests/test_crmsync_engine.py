@@ -131,6 +131,45 @@ def test_existing_records_are_matched_by_normalised_keys_not_duplicated(world):
     assert world.crosswalk.find("company", "superoffice", by_name) is not None
 
 
+def test_a_value_the_destination_fills_on_create_travels_back_without_a_conflict(world):
+    """SuperOffice gives a new Person its default country: the created record holds more
+    than was sent, so its create keeps no receipt, and the filled value comes back to the
+    source side in the same run as the other side's own value (its record is still as we
+    carried it), not as a conflict and not as our echo."""
+    world.right.fills = {"person": {"country": "NO"}}
+    acme = world.left.add("company", name="Acme AS")
+    ola = world.left.add(
+        "person", first_name="Ola", email="ola@acme.no", company_id=acme, country=None
+    )
+
+    world.both(conflict_policy="destination_wins")
+
+    assert world.left.values("person", ola)["country"] == "NO"
+    assert world.crosswalk.conflicts.recent() == []
+    assert world.mirrored("person")
+    world.reset_calls()
+    world.both(conflict_policy="destination_wins")
+    assert world.writes() == 0
+
+
+def test_a_clash_met_when_existing_records_are_matched_is_resolved_once(world):
+    """Matched on first contact, Acme's city differs: the first leg meets the conflict and
+    its policy decides; the second leg carries that decision back (Customcrm is still as
+    carried), so both sides agree and the clash is recorded once. Before, the second leg
+    met it again, and under `destination_wins` each side kept its own city."""
+    acme = world.left.add("company", name="Acme AS", org_number="912345678", city="Oslo")
+    partner = world.right.add("company", name="Acme AS", org_number="912345678", city="Bergen")
+
+    world.both(conflict_policy="destination_wins")
+
+    assert world.left.values("company", acme)["city"] == "Bergen"
+    assert world.right.values("company", partner)["city"] == "Bergen"
+    assert [c["field"] for c in world.crosswalk.conflicts.recent()] == ["city"]
+    world.reset_calls()
+    world.both(conflict_policy="destination_wins")
+    assert world.writes() == 0
+
+
 def test_ambiguous_match_is_quarantined_never_guessed_never_created(world):
     kari = world.left.add("person", first_name="Kari", email=" Kari@Acme.no")
     first = world.right.add("person", first_name="Kari", email="kari@acme.no")
