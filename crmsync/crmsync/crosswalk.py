@@ -37,6 +37,8 @@ class Member:
     base: Mapping[str, Any] | None
     receipt_version: str | None
     seen_version: str | None
+    """The version last read from it and carried to the other side; for a record we just
+    created or first merged into, until then, the version our write left it at."""
     revision: int
     deleted: bool = False
     """The pair was deleted (here by a delete the sync applied, or found deleted)."""
@@ -77,13 +79,18 @@ def _member(row: Mapping[Any, Any]) -> Member:
 @dataclass(frozen=True)
 class NewLink:
     """A link to commit: source (system, id, seen version), destination (system, id), the
-    destination's agreed base and write receipt, and the create intent it closes."""
+    destination's agreed base and write receipt, and the create intent it closes.
+
+    `made`: the version our create left the destination record at, kept as its seen version
+    (what we last knew it as), whether or not it earned a receipt.
+    """
 
     source: tuple[str, str, str | None]
     destination: tuple[str, str]
     base: Mapping[str, Any] | None = None
     receipt: str | None = None
     closes_intent: str | None = None
+    made: str | None = None
 
 
 def _insert_link(connection: Connection, entity: str, new: NewLink, run_id: int) -> int:
@@ -106,7 +113,7 @@ def _insert_links(
             {**common, "system": source_system, "record_id": source_id, "seen_version": seen,
              "base": None, "receipt_version": None},
             {**common, "system": new.destination[0], "record_id": new.destination[1],
-             "seen_version": None, "base": new.base, "receipt_version": new.receipt},
+             "seen_version": new.made, "base": new.base, "receipt_version": new.receipt},
         ]  # fmt: skip
     if members:
         connection.execute(_INSERT_MEMBER, members)
@@ -226,13 +233,14 @@ class Crosswalk:
         base: Mapping[str, Any] | None = None,
         receipt: str | None = None,
         closes_intent: str | None = None,
+        made: str | None = None,
     ) -> Link | None:
         """Link source (system, id, seen version) to destination (system, id) in one transaction.
 
         Returns None when either record is already linked (a racing run won); closes the
         create intent in the same transaction, so a committed link never leaves an open intent.
         """
-        new = NewLink(source, destination, base, receipt, closes_intent)
+        new = NewLink(source, destination, base, receipt, closes_intent, made)
         try:
             with store.transaction(self.engine) as connection:
                 return self._load(connection, entity, _insert_link(connection, entity, new, run_id))
@@ -259,6 +267,7 @@ class Crosswalk:
                     base=new.base,
                     receipt=new.receipt,
                     closes_intent=new.closes_intent,
+                    made=new.made,
                 )
                 is not None
                 for new in new_links
@@ -271,13 +280,17 @@ class Crosswalk:
         receipt: str | None,
         source: Member | None = None,
         seen_version: str | None = None,
+        made: str | None = None,
     ) -> bool:
         """Store the new base and receipt, if nobody changed the member since it was read.
 
-        Returns False when the member's revision moved (a racing run wrote first).
+        `made`: the version our first write into a record we had no base for left it at,
+        kept as its seen version (see `NewLink.made`). Returns False when the member's
+        revision moved (a racing run wrote first).
         """
         members = store.link_members
         now = store.utcnow()
+        made_seen = {} if made is None else {"seen_version": made}
         with store.transaction(self.engine) as connection:
             moved = connection.execute(
                 members.update()
@@ -287,6 +300,7 @@ class Crosswalk:
                     receipt_version=receipt,
                     revision=destination.revision + 1,
                     updated_at=now,
+                    **made_seen,
                 )
             ).rowcount
             if moved != 1:

@@ -149,6 +149,7 @@ class Effects:
         base: Mapping[str, Any] | None = None,
         receipt: str | None = None,
         closes_intent: str | None = None,
+        made: str | None = None,
     ) -> Link | None:
         """Commit a link (None if a racing run linked either record first)."""
         return self.crosswalk.link(
@@ -159,6 +160,7 @@ class Effects:
             base=base,
             receipt=receipt,
             closes_intent=closes_intent,
+            made=made,
         )
 
     def agree(
@@ -168,9 +170,10 @@ class Effects:
         receipt: str | None,
         source: Member | None,
         seen_version: str | None,
+        made: str | None = None,
     ) -> bool:
         """Store base and receipt (False if the member moved under us)."""
-        return self.crosswalk.agree(member, base, receipt, source, seen_version)
+        return self.crosswalk.agree(member, base, receipt, source, seen_version, made)
 
     def record_conflicts(self, where: ConflictRecord, found: tuple[FieldConflict, ...]) -> None:
         """Append conflicts to the log."""
@@ -276,6 +279,7 @@ class PlannedEffects(Effects):
                 base=new.base,
                 receipt=new.receipt,
                 closes_intent=new.closes_intent,
+                made=new.made,
             )
             is not None
             for new in new_links
@@ -317,10 +321,11 @@ class PlannedEffects(Effects):
         base: Mapping[str, Any] | None = None,
         receipt: str | None = None,
         closes_intent: str | None = None,
+        made: str | None = None,
     ) -> Link | None:
         """Keep the link in memory for the rest of the dry run."""
         source_member = Member(-1, -1, source[0], source[1], None, None, source[2], 0)
-        target = Member(-1, -1, self.destination.system, destination_id, base, receipt, None, 0)
+        target = Member(-1, -1, self.destination.system, destination_id, base, receipt, made, 0)
         link = Link(-1, entity, {source[0]: source_member, self.destination.system: target})
         if closes_intent is None:
             self.plan.add(
@@ -338,6 +343,7 @@ class PlannedEffects(Effects):
         receipt: str | None,
         source: Member | None,
         seen_version: str | None,
+        made: str | None = None,
     ) -> bool:
         """Nothing is stored in a dry run."""
         return True

@@ -13,6 +13,7 @@ __all__ = [
     "FINGERPRINT",
     "base_may_be_stale",
     "carried_unchanged",
+    "first_back",
     "is_echo",
     "later",
     "normalise_version",
@@ -140,6 +141,17 @@ def carried_unchanged(
     if carried_receipt is None:
         return False
     return still_as_read(seen_version, ours_version) and later(incoming_version, carried_receipt)
+
+
+def first_back(made_version: str | None, incoming_version: object) -> bool:
+    """True when the incoming record is no older than the version our create of it, or our
+    first merge into it, left (`made_version`, its seen version until it is read again).
+
+    The first record back from a pair just made is then what we made or later, not a copy
+    read before our write landed (a concurrent run's), which would pass its old values for
+    edits. Without that version (a record another run matched) nothing is known.
+    """
+    return made_version is not None and not later(made_version, incoming_version)
 
 
 def still_as_read(seen_version: str | None, ours_version: object) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 from crmsync.conflicts import ConflictRecord
-from crmsync.crosswalk import Intent, Link, NewLink
+from crmsync.crosswalk import Intent, Link, Member, NewLink
 from crmsync.destination import (
     AnswerLostError,
     Destination,
@@ -28,6 +28,7 @@ from crmsync.normalise import normalise_key
 from crmsync.receipts import (
     base_may_be_stale,
     carried_unchanged,
+    first_back,
     is_echo,
     normalise_version,
     receipt_for,
@@ -266,16 +267,11 @@ class Recipe:
         source = link.side(record.system)
         theirs = spec.merged_fields(record.values)
         current = comparable(spec, ours)
-        agreed = target.base
-        if agreed is None and still_as_read(target.seen_version, ours.version):
-            # The first record back from a pair we made (a create, a match): ours is still
-            # what we carried, so whatever the other side holds differently is its own (a
-            # value its create filled in, a value the match's merge kept there): it travels.
-            agreed = spec.merged_fields(current)
-        elif source is not None and carried_unchanged(
-            target.seen_version, ours.version, source.receipt_version, record.version
-        ):
-            agreed = spec.merged_fields(current)
+        agreed = (
+            spec.merged_fields(current)
+            if _ours_agreed(target, source, record, ours)
+            else target.base
+        )
         merged = merge(agreed, current, theirs, self._policy(spec, record, ours))
         changes = merged.changes(current)
         if changes:
@@ -283,7 +279,8 @@ class Recipe:
         after = self.effects.update(spec.name, ours, changes) if changes else ours
         receipt = receipt_for(merged.values, theirs, after.version)
         base = merged.agreed(agreed, theirs)
-        if not self.effects.agree(target, base, receipt, link.side(record.system), record.version):
+        made = normalise_version(after.version) if target.base is None else None
+        if not self.effects.agree(target, base, receipt, source, record.version, made):
             return None
         where = ConflictRecord(
             self.effects.run_id,
@@ -432,6 +429,7 @@ class Recipe:
             base=new.base,
             receipt=new.receipt,
             closes_intent=new.closes_intent,
+            made=new.made,
         )
         return self._created(spec, record, created, linked=link is not None)
 
@@ -539,12 +537,14 @@ class Recipe:
         """
         held = comparable(spec, created)
         filled = any(held.get(key, _ABSENT) != value for key, value in values.items())
+        made = normalise_version(created.version) or None
         return NewLink(
             (record.system, record.id, record.version),
             (self.destination.system, created.id),
             base=values,
-            receipt=None if filled else normalise_version(created.version) or None,
+            receipt=None if filled else made,
             closes_intent=intent.correlation_key,
+            made=made,
         )
 
     def _created(
@@ -555,6 +555,26 @@ class Recipe:
                 spec, record, f"created {spec.name} {created.id} but a concurrent run linked first"
             )
         return self._done(spec, record, "created", created.id)
+
+
+def _ours_agreed(target: Member, source: Member | None, record: Incoming, ours: Ours) -> bool:
+    """True when ours holds the agreed values, though the stored base may say otherwise.
+
+    A user's edit overtook the echo of our carry (`carried_unchanged`); or this is the first
+    record back from a pair just made (a create, a match), no base on this side yet: ours is
+    still what we carried, so what the other side holds differently is its own (a value its
+    create filled in, a value the match's merge kept there) and travels without a conflict.
+    """
+    if source is None:
+        return False
+    made = (
+        target.base is None
+        and first_back(source.seen_version, record.version)
+        and still_as_read(target.seen_version, ours.version)
+    )
+    return made or carried_unchanged(
+        target.seen_version, ours.version, source.receipt_version, record.version
+    )
 
 
 def comparable(spec: EntitySpec, ours: Ours) -> dict[str, Any]:

@@ -579,6 +579,27 @@ def test_an_edit_read_before_our_carry_landed_still_meets_the_conflict_rules(wor
     assert world.left.values("company", acme)["city"] == "Bergen"
 
 
+def test_a_matched_record_read_before_our_first_merge_landed_meets_the_conflict_rules(world):
+    """The other leg of a concurrent run read SuperOffice's Acme before our first merge into
+    it landed: that copy is older than the version our write left, so its old city is not
+    taken for SuperOffice's own value; it meets the conflict rules (here the destination's
+    Oslo is kept, and the clash recorded)."""
+    acme = world.left.add("company", name="Acme AS", org_number="912345678", city="Oslo")
+    world.right.add("company", name="Acme AS", org_number="912345678", city=None)
+    stale = world.right.feed("company")  # read now, processed after the merge below
+    world.leg(world.left, world.right, conflict_policy="source_wins")  # Oslo written over
+
+    sync = Synchronizer(
+        world.crosswalk, world.left, settings=SyncSettings(conflict_policy="destination_wins"),
+        specs=SPECS_FROM(world), leg="superoffice->customcrm",
+    )  # fmt: skip
+    sync.receive("company", stale)
+    sync.finish()
+
+    assert world.left.values("company", acme)["city"] == "Oslo"
+    assert [c["field"] for c in world.crosswalk.conflicts.recent()] == ["city", "city"]
+
+
 def test_records_sharing_a_match_key_in_one_batch_never_take_the_same_candidate(world):
     existing = world.right.add("company", name="Acme AS")
     batch = [

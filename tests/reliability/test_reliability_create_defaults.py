@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.reliability.conftest import digits
 from tests.reliability.test_reliability_soak import WORLD, live
 
 
@@ -115,3 +116,31 @@ def test_an_edit_overtaking_the_echo_of_a_filled_records_carry_holds(
     assert (cc["title"], so["Title"]) == ("SuperOffice title", "SuperOffice title")
     assert len(crms.conflicts("person")) == met
     assert not crms.quarantine()
+
+
+def test_a_clash_met_when_existing_records_are_matched_is_decided_once(fresh: Any) -> None:
+    """A company on both sides before the first run (same org number), its name different:
+    the first leg meets the clash and `destination_wins` keeps SuperOffice's name; the second
+    leg carries that back, so both sides hold one name and one conflict is recorded (before,
+    the second leg met the clash again and kept Customcrm's: two names for good)."""
+    crms = fresh(seed=WORLD)
+    crms.tuning["conflict_policy"] = "destination_wins"
+    so_orgs = {digits(c["OrgNr"]): c for c in crms.superoffice.records("contacts") if c["OrgNr"]}
+    customer = next(
+        c for c in live(crms.customcrm.records("customers")) if digits(c["org_number"]) in so_orgs
+    )
+    company = so_orgs[digits(customer["org_number"])]
+    crms.cc_patch(f"customers/{customer['id']}", {"name": "Named in Customcrm"})
+    crms.so("PATCH", f"Contact/{company['_id']}", json={"Name": "Named in SuperOffice"})
+
+    crms.sync()
+
+    assert crms.linked("company", "customcrm", customer["id"]) == str(company["_id"])
+    cc = crms.cc("GET", f"customers/{customer['id']}")
+    so = crms.so("GET", f"Contact/{company['_id']}")
+    assert (cc["name"], so["Name"]) == ("Named in SuperOffice", "Named in SuperOffice")
+    clashes = [c for c in crms.conflicts("company") if c["field"] in ("name", "Name")]
+    assert len(clashes) == 1, clashes
+    writes = crms.writes()
+    crms.sync()
+    assert crms.writes() == writes
