@@ -1,4 +1,4 @@
-"""Values a CRM fills in when we create a record there.
+"""A pair just made: the first record back from the other side.
 
 SuperOffice gives a new Person its default Country (Norway here) and quote alternatives and
 lines a `DiscountPercent` of 0 when the create sends none. The created record then holds
@@ -10,6 +10,10 @@ say Norway though Customcrm held nothing, the difference never travelled, and no
 of the record kept a receipt (the merge always kept the other country), so a user's edit
 overtaking a carry's echo met a stale base: a conflict, and under `destination_wins` the
 sides stayed different for good.
+
+Records on both sides before the first run are matched; where their values clash, the
+first leg decides, and the second carries that decision back (before, it met the clash
+again: two conflicts, and under `destination_wins` two values for good).
 """
 
 from __future__ import annotations
