@@ -343,6 +343,41 @@ class TwoWay:
         for entity, (cc, so) in self.live_counts().items():
             assert cc == so, f"{entity}: {cc} in Customcrm, {so} in SuperOffice"
 
+    def different_values(self) -> list[tuple[str, str, str, Any, Any]]:
+        """Every mapped field a live linked pair holds differently, as (entity, Customcrm id,
+        field, Customcrm's value, SuperOffice's in Customcrm's vocabulary, references
+        translated). Both sides are read in full by the taps (no state), SuperOffice's
+        records through its stream map: what `assert_same_records` cannot see (a value one
+        side filled in, a clash each side kept its own way)."""
+        states, self.states = self.states, {}
+        try:
+            so_mapped = _singer_records(self.capture("superoffice->customcrm"))
+            cc_raw = _singer_records(self.capture("customcrm->superoffice").with_suffix(".tap"))
+        finally:
+            self.states = states
+        crosswalk = Crosswalk.connect(self.crosswalk_url)
+        different = []
+        try:
+            for stream, entity in CUSTOMCRM_ENTITIES.items():
+                for so_id, theirs in so_mapped.get(stream, {}).items():
+                    cc_id = crosswalk.translate(entity, "superoffice", so_id, "customcrm")
+                    ours = cc_raw.get(stream, {}).get(str(cc_id))
+                    if ours is None or ours.get("deleted_at"):
+                        continue
+                    for key, value in theirs.items():
+                        if key.startswith("_") or key not in ours:
+                            continue
+                        held = ours[key]
+                        if key in CUSTOMCRM_REFERENCES:
+                            parent = CUSTOMCRM_REFERENCES[key]
+                            held = _pointing(crosswalk, parent, "customcrm", held)
+                            value = _pointing(crosswalk, parent, "superoffice", value)
+                        if _spelled_alike(held) != _spelled_alike(value):
+                            different.append((entity, str(cc_id), key, held, value))
+        finally:
+            crosswalk.close()
+        return different
+
     def dangling_links(self) -> list[tuple[str, str, str]]:
         """Link members whose record does not exist on its side (every member must)."""
         ids = {
@@ -451,6 +486,54 @@ class PluginRun:
         if self.status.exists():
             return int(self.status.read_text())
         return int(reported if reported is not None else -1)
+
+
+CUSTOMCRM_ENTITIES = {
+    "customers": "company",
+    "contacts": "person",
+    "products": "product",
+    "quotes": "quote",
+    "quote_lines": "quote_line",
+}
+CUSTOMCRM_REFERENCES = {
+    "customer_id": "company",
+    "contact_id": "person",
+    "product_id": "product",
+    "quote_id": "quote",
+}
+
+
+def _singer_records(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """A Singer file's records by stream and id (the source id where a map added one)."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        message = json.loads(line)
+        if message.get("type") == "RECORD":
+            record = message["record"]
+            record_id = str(record.get("_source_id", record.get("id")))
+            found.setdefault(message["stream"], {})[record_id] = record
+    return found
+
+
+def _pointing(crosswalk: Crosswalk, entity: str, system: str, record_id: Any) -> str | None:
+    """The Customcrm id a reference points at; None for none, or for a pair deleted on both
+    sides (the sync carries such a reference as empty; one side may still name it)."""
+    if record_id is None:
+        return None
+    link = crosswalk.find(entity, system, str(record_id))
+    if link is None:
+        return f"{system}:{record_id} (not linked)"
+    if link.deleted:
+        return None
+    member = link.side("customcrm")
+    return None if member is None else member.record_id
+
+
+def _spelled_alike(value: Any) -> Any:
+    """Numbers one way (a tap may write 3 where the other writes 3.0)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def alive(pid: int) -> bool:

@@ -4,8 +4,9 @@ Each round edits records of every kind on both sides as users do (through the tw
 picking different records on each side (but for one title both edit, a conflict the later
 edit wins), then runs both legs; between the legs, SuperOffice edits again records the first
 leg just wrote, before their echo is read, and Customcrm edits a line of the quote whose
-heading it carried. After the last round and one more run, both sides hold the same records,
-every edit holds on both sides (a delete on both), quarantine is empty, a further run writes
+heading it carried. After the last round and one more run, both sides hold the same records
+with the same values on every mapped field (both read in full by the taps), every edit holds
+on both sides (a delete on both), quarantine is empty, a further run writes
 nothing, and every conflict met is on a record both sides edited. Seeded: a failure names it.
 """
 
@@ -357,5 +358,6 @@ def check_soak(crms: Any, seed: int) -> None:
     assert not crms.duplicates()
     assert not crms.dangling_links()
     crms.assert_same_records()
+    assert crms.different_values() == [], f"seed {seed}"
     assert lost_edits(crms, edits) == [], f"seed {seed}"
     assert unexplained_conflicts(crms, edits, first_runs) == [], f"seed {seed}"
