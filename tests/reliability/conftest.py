@@ -25,6 +25,7 @@ import pytest
 import requests
 import yaml
 from sandbox.testing import RunningSandbox, running_sandbox
+from target_customcrm.payloads import RESOURCES
 
 from crmsync import Crosswalk
 
@@ -344,11 +345,12 @@ class TwoWay:
             assert cc == so, f"{entity}: {cc} in Customcrm, {so} in SuperOffice"
 
     def different_values(self) -> list[tuple[str, str, str, Any, Any]]:
-        """Every mapped field a live linked pair holds differently, as (entity, Customcrm id,
+        """Every synced field a live linked pair holds differently, as (entity, Customcrm id,
         field, Customcrm's value, SuperOffice's in Customcrm's vocabulary, references
         translated). Both sides are read in full by the taps (no state), SuperOffice's
-        records through its stream map: what `assert_same_records` cannot see (a value one
-        side filled in, a clash each side kept its own way)."""
+        records through its stream map; totals, which each side works out on its own, are
+        not synced and not compared. What `assert_same_records` cannot see: a value one side
+        filled in, a clash each side kept its own way."""
         states, self.states = self.states, {}
         try:
             so_mapped = _singer_records(self.capture("superoffice->customcrm"))
@@ -358,16 +360,14 @@ class TwoWay:
         crosswalk = Crosswalk.connect(self.crosswalk_url)
         different = []
         try:
-            for stream, entity in CUSTOMCRM_ENTITIES.items():
-                for so_id, theirs in so_mapped.get(stream, {}).items():
+            for entity, resource in RESOURCES.items():
+                for so_id, theirs in so_mapped.get(resource.stream, {}).items():
                     cc_id = crosswalk.translate(entity, "superoffice", so_id, "customcrm")
-                    ours = cc_raw.get(stream, {}).get(str(cc_id))
+                    ours = cc_raw.get(resource.stream, {}).get(str(cc_id))
                     if ours is None or ours.get("deleted_at"):
                         continue
-                    for key, value in theirs.items():
-                        if key.startswith("_") or key not in ours:
-                            continue
-                        held = ours[key]
+                    for key in resource.writable:
+                        held, value = ours[key], theirs[key]
                         if key in CUSTOMCRM_REFERENCES:
                             parent = CUSTOMCRM_REFERENCES[key]
                             held = _pointing(crosswalk, parent, "customcrm", held)
@@ -488,13 +488,6 @@ class PluginRun:
         return int(reported if reported is not None else -1)
 
 
-CUSTOMCRM_ENTITIES = {
-    "customers": "company",
-    "contacts": "person",
-    "products": "product",
-    "quotes": "quote",
-    "quote_lines": "quote_line",
-}
 CUSTOMCRM_REFERENCES = {
     "customer_id": "company",
     "contact_id": "person",

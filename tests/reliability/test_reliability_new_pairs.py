@@ -65,6 +65,7 @@ def test_the_country_superoffice_fills_on_create_travels_back(fresh: Any) -> Non
     assert cc["country"] == "NO"
     assert len(crms.conflicts("person")) == met
     assert not crms.quarantine()
+    assert crms.different_values() == []
     writes = crms.writes()
     crms.sync()
     assert crms.writes() == writes  # settled: nothing travels twice
@@ -145,6 +146,7 @@ def test_a_clash_met_when_existing_records_are_matched_is_decided_once(fresh: An
     assert (cc["name"], so["Name"]) == ("Named in SuperOffice", "Named in SuperOffice")
     clashes = [c for c in crms.conflicts("company") if c["field"] in ("name", "Name")]
     assert len(clashes) == 1, clashes
+    assert crms.different_values() == []
     writes = crms.writes()
     crms.sync()
     assert crms.writes() == writes
