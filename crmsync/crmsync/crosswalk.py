@@ -37,8 +37,9 @@ class Member:
     base: Mapping[str, Any] | None
     receipt_version: str | None
     seen_version: str | None
-    """The version last read from it and carried to the other side; for a record we just
-    created or first merged into, until then, the version our write left it at."""
+    """The version last read from it and carried to the other side; after our write into it
+    kept no receipt (a create it filled in, a merge that kept its values, the first merge
+    into a matched record), until it is read again, the version that write left it at."""
     revision: int
     deleted: bool = False
     """The pair was deleted (here by a delete the sync applied, or found deleted)."""
@@ -284,9 +285,9 @@ class Crosswalk:
     ) -> bool:
         """Store the new base and receipt, if nobody changed the member since it was read.
 
-        `made`: the version our first write into a record we had no base for left it at,
-        kept as its seen version (see `NewLink.made`). Returns False when the member's
-        revision moved (a racing run wrote first).
+        `made`: the version a write that kept no receipt (or the first into a record we
+        had no base for) left it at, kept as its seen version (see `Member.seen_version`).
+        Returns False when the member's revision moved (a racing run wrote first).
         """
         members = store.link_members
         now = store.utcnow()

@@ -144,12 +144,12 @@ def carried_unchanged(
 
 
 def first_back(made_version: str | None, incoming_version: object) -> bool:
-    """True when the incoming record is no older than the version our create of it, or our
-    first merge into it, left (`made_version`, its seen version until it is read again).
+    """True when the incoming record is no older than the version our last write into it
+    that kept no receipt left it at, or than its last read (`made_version`: its seen
+    version, see `crosswalk.Member.seen_version`).
 
-    The first record back from a pair just made is then what we made or later, not a copy
-    read before our write landed (a concurrent run's), which would pass its old values for
-    edits. Without that version (a record another run matched) nothing is known.
+    The record back is then what that write made or later, not a copy read before the
+    write landed (a concurrent run's), which would pass its old values for its own.
     """
     return made_version is not None and not later(made_version, incoming_version)
 

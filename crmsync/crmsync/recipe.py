@@ -279,7 +279,7 @@ class Recipe:
         after = self.effects.update(spec.name, ours, changes) if changes else ours
         receipt = receipt_for(merged.values, theirs, after.version)
         base = merged.agreed(agreed, theirs)
-        made = normalise_version(after.version) if target.base is None else None
+        made = normalise_version(after.version) if target.base is None or not receipt else None
         if not self.effects.agree(target, base, receipt, source, record.version, made):
             return None
         where = ConflictRecord(
@@ -560,19 +560,21 @@ class Recipe:
 def _ours_agreed(target: Member, source: Member | None, record: Incoming, ours: Ours) -> bool:
     """True when ours holds the agreed values, though the stored base may say otherwise.
 
-    A user's edit overtook the echo of our carry (`carried_unchanged`); or this is the first
-    record back from a pair just made (a create, a match), no base on this side yet: ours is
-    still what we carried, so what the other side holds differently is its own (a value its
-    create filled in, a value the match's merge kept there) and travels without a conflict.
+    A user's edit overtook the echo of our carry (`carried_unchanged`); or the other side
+    differs from ours on purpose, not by an edit of ours since: it has no receipt (a pair
+    just made has no base here yet; a create there filled in values of its own; a merge
+    there kept its values over ours), and ours is still what we last carried. What the other
+    side holds differently is then its own (a filled-in value, the conflict the other leg
+    already decided, a user's edit since) and travels without a conflict being met again.
     """
     if source is None:
         return False
-    made = (
-        target.base is None
+    differs = (
+        (target.base is None or source.receipt_version is None)
         and first_back(source.seen_version, record.version)
         and still_as_read(target.seen_version, ours.version)
     )
-    return made or carried_unchanged(
+    return differs or carried_unchanged(
         target.seen_version, ours.version, source.receipt_version, record.version
     )
 

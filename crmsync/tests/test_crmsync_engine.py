@@ -95,7 +95,7 @@ def test_same_field_conflict_goes_to_the_newer_change_and_is_recorded(world):
 
     assert world.left.values("company", acme)["city"] == "Bergen"
     assert world.right.values("company", partner)["city"] == "Bergen"
-    conflict = world.crosswalk.conflicts.recent()[-1]
+    [conflict] = world.crosswalk.conflicts.recent()  # met once: the second leg carries it
     assert conflict["field"] == "city"
     assert (conflict["base"], conflict["ours"], conflict["theirs"]) == ("Oslo", "Bergen", "Drammen")
     assert (conflict["winner"], conflict["rule"]) == ("superoffice", "newer_wins")
@@ -115,6 +115,32 @@ def test_field_ownership_beats_the_newer_change(world):
     assert world.right.values("company", partner)["city"] == "Drammen"
     assert world.left.values("company", acme)["city"] == "Drammen"
     assert world.crosswalk.conflicts.recent()[0]["rule"] == "field_ownership:city"
+
+
+@pytest.mark.parametrize(
+    ("policy", "kept"), [("destination_wins", "Bergen"), ("source_wins", "Drammen")]
+)
+def test_a_same_field_conflict_is_decided_once_and_both_sides_keep_the_decision(
+    world, policy, kept
+):
+    """The first leg meets the clash and its policy decides; the second leg carries that
+    decision back (Customcrm is still as the first leg read it), so the pair converges and
+    the clash is recorded once. Before, `destination_wins` met it again on the second leg
+    and kept Customcrm's city there: each side its own, for good."""
+    acme = world.left.add("company", name="Acme AS", org_number="912345678", city="Oslo")
+    world.both()
+    partner = world.crosswalk.translate("company", "customcrm", acme, "superoffice")
+    world.left.edit("company", acme, city="Drammen")
+    world.right.edit("company", partner, city="Bergen")
+
+    world.both(conflict_policy=policy)
+
+    assert world.left.values("company", acme)["city"] == kept
+    assert world.right.values("company", partner)["city"] == kept
+    assert [c["field"] for c in world.crosswalk.conflicts.recent()] == ["city"]
+    world.reset_calls()
+    world.both(conflict_policy=policy)
+    assert world.writes() == 0
 
 
 def test_existing_records_are_matched_by_normalised_keys_not_duplicated(world):

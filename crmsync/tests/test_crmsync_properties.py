@@ -26,7 +26,11 @@ property_settings = settings(
 
 
 @property_settings
-@given(edits=edits, added=new_records, policy=st.sampled_from(["newer_wins", "source_wins"]))
+@given(
+    edits=edits,
+    added=new_records,
+    policy=st.sampled_from(["newer_wins", "source_wins", "destination_wins"]),
+)
 def test_any_edits_converge_in_one_run_and_the_next_run_writes_nothing(
     make_world, edits, added, policy
 ):

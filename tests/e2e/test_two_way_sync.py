@@ -226,7 +226,7 @@ def test_e_the_same_field_edited_on_both_sides_is_a_recorded_conflict_won_by_the
         if c["entity"] == "person" and c["field"] == "title"
         and {c["source_id"], c["destination_id"]} == {edits["e"]["id"], so_person}
     ]  # fmt: skip
-    assert conflicts, "the conflict must be recorded"
+    assert len(conflicts) == 1, conflicts  # recorded, once: the other leg carries it back
     values = {"Title From SuperOffice", "Title From Customcrm"}
     assert any(
         c["winner"] == "superoffice" and c["rule"] == "newer_wins"
