@@ -307,6 +307,15 @@ def test_random_edits_on_both_sides_run_after_run_converge_without_loss(
     check_soak(fresh(seed=WORLD), seed)
 
 
+def test_random_edits_converge_the_same_way_under_destination_wins(fresh: Any) -> None:
+    """Both sides' edits of one title are made before the job, so the Customcrm → SuperOffice
+    leg meets that conflict first and keeps SuperOffice's title, as `newer_wins` does here;
+    the other leg carries the decision back instead of meeting the clash again."""
+    crms = fresh(seed=WORLD)
+    crms.tuning["conflict_policy"] = "destination_wins"
+    check_soak(crms, 21)
+
+
 @pytest.mark.postgres
 def test_random_edits_converge_without_loss_on_a_postgresql_crosswalk(
     fresh: Any, crmsync_postgres_url: str
