@@ -412,6 +412,12 @@ class World:
         self.left.calls.clear()
         self.right.calls.clear()
 
+    def writes_of_next_run(self, **settings: Any) -> int:
+        """One more run (`both`), and the writes it made on both sides (0 once settled)."""
+        self.reset_calls()
+        self.both(**settings)
+        return self.writes()
+
     def mirrored(self, entity: str) -> bool:
         """Both sides hold the same linked records with equal values (references translated)."""
         spec = next(spec for spec in SPECS if spec.name == entity)

@@ -79,9 +79,7 @@ def test_edits_to_different_fields_on_both_sides_both_survive_and_then_rest(worl
     expected = {"name": "Acme Holding AS", "org_number": "912345678", "city": "Bergen"}
     assert world.left.values("company", acme) == expected
     assert world.right.values("company", partner) == expected
-    world.reset_calls()
-    world.both()
-    assert world.writes() == 0
+    assert world.writes_of_next_run() == 0
 
 
 def test_same_field_conflict_goes_to_the_newer_change_and_is_recorded(world):
@@ -138,9 +136,7 @@ def test_a_same_field_conflict_is_decided_once_and_both_sides_keep_the_decision(
     assert world.left.values("company", acme)["city"] == kept
     assert world.right.values("company", partner)["city"] == kept
     assert [c["field"] for c in world.crosswalk.conflicts.recent()] == ["city"]
-    world.reset_calls()
-    world.both(conflict_policy=policy)
-    assert world.writes() == 0
+    assert world.writes_of_next_run(conflict_policy=policy) == 0
 
 
 def test_existing_records_are_matched_by_normalised_keys_not_duplicated(world):
@@ -173,9 +169,7 @@ def test_a_value_the_destination_fills_on_create_travels_back_without_a_conflict
     assert world.left.values("person", ola)["country"] == "NO"
     assert world.crosswalk.conflicts.recent() == []
     assert world.mirrored("person")
-    world.reset_calls()
-    world.both(conflict_policy="destination_wins")
-    assert world.writes() == 0
+    assert world.writes_of_next_run(conflict_policy="destination_wins") == 0
 
 
 def test_a_clash_met_when_existing_records_are_matched_is_resolved_once(world):
@@ -191,9 +185,7 @@ def test_a_clash_met_when_existing_records_are_matched_is_resolved_once(world):
     assert world.left.values("company", acme)["city"] == "Bergen"
     assert world.right.values("company", partner)["city"] == "Bergen"
     assert [c["field"] for c in world.crosswalk.conflicts.recent()] == ["city"]
-    world.reset_calls()
-    world.both(conflict_policy="destination_wins")
-    assert world.writes() == 0
+    assert world.writes_of_next_run(conflict_policy="destination_wins") == 0
 
 
 def test_ambiguous_match_is_quarantined_never_guessed_never_created(world):
@@ -478,9 +470,7 @@ def test_an_edit_that_overtakes_the_echo_of_our_carry_is_not_taken_for_a_conflic
     assert world.crosswalk.conflicts.recent() == []
     world.both()
     assert world.left.values("company", acme)["city"] == "Tromsø"
-    world.reset_calls()
-    world.both()
-    assert world.writes() == 0
+    assert world.writes_of_next_run() == 0
 
 
 def _linked_person(shared) -> tuple[str, str, str]:
@@ -525,9 +515,7 @@ def test_an_edit_that_overtakes_our_carrys_echo_travels_though_a_shared_version_
     shared.both()
     assert shared.left.values("person", ola)["title"] == "CTO"
     assert shared.left.values("company", acme)["city"] == "Bergen"
-    shared.reset_calls()
-    shared.both()
-    assert shared.writes() == 0
+    assert shared.writes_of_next_run() == 0
 
 
 def test_our_carry_whose_shared_version_moved_still_comes_back_as_an_echo(shared):
@@ -548,9 +536,7 @@ def test_our_carry_whose_shared_version_moved_still_comes_back_as_an_echo(shared
     assert shared.crosswalk.conflicts.recent() == []
     shared.both()
     assert shared.right.values("person", partner)["title"] == "CIO"
-    shared.reset_calls()
-    shared.both()
-    assert shared.writes() == 0
+    assert shared.writes_of_next_run() == 0
 
 
 def test_without_fingerprints_a_moved_shared_version_leaves_the_edit_to_the_conflict_rules(
@@ -767,9 +753,7 @@ def test_a_first_load_into_a_bulk_api_creates_in_chunks_and_links_every_record(w
     assert world.mirrored("company")
     assert world.mirrored("person")
     assert world.crosswalk.open_intents("company", "superoffice", companies) == set()
-    world.reset_calls()
-    world.both()
-    assert world.writes() == 0
+    assert world.writes_of_next_run() == 0
 
 
 def test_a_batch_reads_its_links_ahead_instead_of_one_query_per_record(world, statements):
@@ -883,9 +867,7 @@ def test_a_lost_create_no_match_key_finds_is_not_copied_back_and_is_found_by_its
     assert (len(world.left.live("person")), len(world.right.live("person"))) == (1, 1)
     assert world.mirrored("person")
     assert world.crosswalk.quarantine.items() == []
-    world.reset_calls()
-    world.both()
-    assert world.writes() == 0
+    assert world.writes_of_next_run() == 0
 
 
 def test_a_record_that_may_be_a_create_in_flight_in_the_other_leg_is_not_copied_back(world):
@@ -951,9 +933,7 @@ def test_a_load_of_many_companies_sharing_names_is_still_created_in_bulk(world):
     assert max(world.left.bulk_sizes) <= 3  # a round holds one of each name: 10 over 4 chunks
     assert sorted(c["name"] for c in world.left.live("company").values()) == sorted(names)
     assert world.mirrored("company")
-    world.reset_calls()
-    world.both()
-    assert world.writes() == 0
+    assert world.writes_of_next_run() == 0
 
 
 def test_records_sharing_only_names_no_unlinked_record_holds_are_created_side_by_side(

@@ -201,6 +201,13 @@ class TwoWay:
     def writes(self) -> int:
         return int(self.customcrm.requests()["writes"]) + int(self.superoffice.requests()["writes"])
 
+    def writes_of_next_run(self) -> int:
+        """One more `sync()`, and the writes it made on both sides (0 once settled)."""
+        self.customcrm.clear_requests()
+        self.superoffice.clear_requests()
+        self.sync()
+        return self.writes()
+
     def quarantine(self) -> list[dict[str, Any]]:
         """`crmsync quarantine list --json`: what the sync holds back, with reasons."""
         return self._crmsync_json("quarantine", "list")
